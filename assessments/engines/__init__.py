@@ -1,0 +1,48 @@
+"""Engine selection: one engine instance per process, chosen by settings.
+
+``ASSESSMENT_ENGINE`` is ``auto`` (Azure when a key is configured, else the offline engine),
+``azure`` or ``local``. Instances are cached so a worker process loads the offline model
+once and keeps one pooled HTTP session for Azure.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from assessments.engines.base import Engine
+
+ENGINE_NAMES = ("auto", "azure", "local")
+
+_instances: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def resolve_engine_name(name: str | None = None) -> str:
+    """Turn ``auto`` (or nothing) into the concrete engine name for this configuration."""
+    name = name or settings.ASSESSMENT_ENGINE
+    if name == "auto":
+        return "azure" if settings.AZURE_SPEECH_KEY else "local"
+    if name not in ("azure", "local"):
+        raise ValueError(f"Unknown assessment engine {name!r}; use one of {ENGINE_NAMES}.")
+    return name
+
+
+def get_engine(name: str | None = None) -> Engine:
+    """The process-wide engine instance for ``name`` (default: the configured one)."""
+    concrete = resolve_engine_name(name)
+    with _lock:
+        if concrete not in _instances:
+            _instances[concrete] = _build(concrete)
+        return _instances[concrete]
+
+
+def _build(name: str) -> Engine:
+    if name == "azure":
+        from assessments.engines.azure import AzureEngine
+
+        return AzureEngine.from_settings()
+    from assessments.engines.local import LocalEngine
+
+    return LocalEngine.from_settings()

@@ -1,0 +1,68 @@
+"""Suite-wide fixtures: isolated media/cache per test run, and the people of a small school."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import (
+    AdminFactory,
+    AssignmentFactory,
+    ClassroomFactory,
+    LearnerFactory,
+    LessonFactory,
+    TeacherFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Every test writes recordings and cache files under its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+
+
+@pytest.fixture
+def lesson(db):
+    return LessonFactory(title="Greetings", reference_text="Good morning, how are you today?")
+
+
+@pytest.fixture
+def school(db, lesson):
+    """Two classes, each with its own teacher and learner, plus an admin.
+
+    ``school.learner`` and ``school.teacher`` share ``school.classroom`` (which has
+    ``lesson`` assigned); ``school.other_learner`` and ``school.other_teacher`` share the
+    other class.
+    """
+    learner = LearnerFactory(username="learner")
+    other_learner = LearnerFactory(username="other_learner")
+    teacher = TeacherFactory(username="teacher")
+    other_teacher = TeacherFactory(username="other_teacher")
+    admin = AdminFactory(username="admin")
+    classroom = ClassroomFactory(name="Morning class", teachers=[teacher], learners=[learner])
+    other_classroom = ClassroomFactory(
+        name="Evening class", teachers=[other_teacher], learners=[other_learner]
+    )
+    AssignmentFactory(classroom=classroom, lesson=lesson)
+    AssignmentFactory(classroom=other_classroom, lesson=lesson)
+
+    class School:
+        pass
+
+    found = School()
+    found.__dict__.update(
+        learner=learner,
+        other_learner=other_learner,
+        teacher=teacher,
+        other_teacher=other_teacher,
+        admin=admin,
+        classroom=classroom,
+        other_classroom=other_classroom,
+        lesson=lesson,
+    )
+    return found

@@ -1,0 +1,23 @@
+"""Production settings: the defaults plus a refusal to start with unsafe values."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from tutor.settings import *  # noqa: F403
+from tutor.settings import DEBUG, INSECURE_DEFAULT_SECRET_KEY, SECRET_KEY
+
+if DEBUG:
+    raise ImproperlyConfigured("Production settings refuse DEBUG=true.")
+if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("Set SECRET_KEY to a long random value (50+ characters).")
+
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)  # noqa: F405
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30)  # noqa: F405
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
