@@ -7,6 +7,9 @@ PORT=${PORT:-8000}
 export DEMO_MODE=${DEMO_MODE:-1}
 PY=.venv/bin/python
 
+# Local overrides, if any (see .env.example).
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py seed_demo
 

@@ -66,3 +66,7 @@ def school(db, lesson):
         lesson=lesson,
     )
     return found
+
+
+# The loopback Azure Speech double, available to every test module.
+from tests.support.azure_double import azure_double  # noqa: E402, F401

@@ -119,18 +119,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     # Embedded broker: messages are files under var/, shared by web and worker, no server.
+    # tutor/celery.py creates the folders. A message is removed when a worker takes it, so
+    # one held by a worker that is killed is gone: the stuck-attempt sweep re-queues it.
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The worker lists the folder this often; the default 1 s would dominate turnaround.
+        "polling_interval": env_float("CELERY_FILESYSTEM_POLLING_INTERVAL", 0.1),
     }
 else:
-    # Redis: a message whose worker died unacknowledged comes back after this long.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis: a message whose worker died unacknowledged comes back after this long. It
+        # must exceed the longest countdown a retry uses, or the retry runs twice.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+        # An unreachable Redis must fail the upload's enqueue fast, never hang the request.
+        "socket_connect_timeout": env_float("CELERY_BROKER_SOCKET_CONNECT_TIMEOUT", 2.0),
+        "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 10.0),
     }
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The Attempt.status column is the source of truth; Celery results are never read.
 CELERY_TASK_IGNORE_RESULT = True
@@ -140,11 +150,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Workers exchange no events or gossip: nothing here reads them, and they cost broker traffic.
+CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-attempts": {
         "task": "assessments.tasks.requeue_stuck_attempts",
         "schedule": env_float("ATTEMPT_SWEEP_INTERVAL_SECONDS", 60.0),
+        # A sweep that waited longer than one interval is superseded by the next one.
+        "options": {"expires": env_float("ATTEMPT_SWEEP_INTERVAL_SECONDS", 60.0)},
     },
 }
 
@@ -162,6 +176,7 @@ AZURE_SPEECH_CONNECT_TIMEOUT = env_float("AZURE_SPEECH_CONNECT_TIMEOUT", 5.0)
 AZURE_SPEECH_READ_TIMEOUT = env_float("AZURE_SPEECH_READ_TIMEOUT", 30.0)
 AZURE_SPEECH_RETRY_BUDGET_SECONDS = env_float("AZURE_SPEECH_RETRY_BUDGET_SECONDS", 20.0)
 AZURE_SPEECH_MAX_ATTEMPTS = env_int("AZURE_SPEECH_MAX_ATTEMPTS", 4)
+AZURE_SPEECH_BACKOFF_BASE_SECONDS = env_float("AZURE_SPEECH_BACKOFF_BASE_SECONDS", 0.5)
 AZURE_SPEECH_PROFANITY = env_str("AZURE_SPEECH_PROFANITY")
 AZURE_SPEECH_CID = env_str("AZURE_SPEECH_CID")
 AZURE_BREAK_CONFIDENCE_THRESHOLD = env_float("AZURE_BREAK_CONFIDENCE_THRESHOLD", 0.75)

@@ -56,6 +56,20 @@ class AssessmentError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.operator_message}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only arguments are not in ``args``, so the default pickling (``cls(*args)``)
+        # cannot rebuild this; restore the attributes instead (multiprocessing, Celery).
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(
+    cls: type[AssessmentError], args: tuple[object, ...], state: dict[str, object]
+) -> AssessmentError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidSettings(AssessmentError):
     """The assessment settings are not a combination the engine accepts."""

@@ -1,0 +1,93 @@
+"""Settings → engine: clear start-up failures, endpoints, and the process-wide instance."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from assessments.engines import get_engine
+from assessments.engines.azure import AzureEngine
+from assessments.engines.azure.config import AzureConfig
+from assessments.engines.azure.transport import process_session
+
+
+def test_region_builds_both_endpoints(settings):
+    settings.AZURE_SPEECH_KEY = "k" * 32
+    settings.AZURE_SPEECH_REGION = "westeurope"
+    settings.AZURE_SPEECH_ENDPOINT = ""
+    settings.AZURE_SPEECH_TOKEN_ENDPOINT = ""
+
+    config = AzureConfig.from_settings()
+
+    assert config.endpoint == (
+        "https://westeurope.stt.speech.microsoft.com"
+        "/speech/recognition/conversation/cognitiveservices/v1"
+    )
+    assert config.credentials.token_endpoint == (
+        "https://westeurope.api.cognitive.microsoft.com/sts/v1.0/issueToken"
+    )
+    assert "k" * 32 not in repr(config)
+
+
+def test_a_bare_custom_domain_gets_the_short_audio_path(settings):
+    settings.AZURE_SPEECH_KEY = "k"
+    settings.AZURE_SPEECH_ENDPOINT = "https://my-speech.cognitiveservices.azure.com/"
+
+    config = AzureConfig.from_settings()
+
+    assert config.endpoint == (
+        "https://my-speech.cognitiveservices.azure.com"
+        "/speech/recognition/conversation/cognitiveservices/v1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mentions"),
+    [
+        ({"AZURE_SPEECH_KEY": ""}, "AZURE_SPEECH_KEY"),
+        ({"AZURE_SPEECH_REGION": "", "AZURE_SPEECH_ENDPOINT": ""}, "AZURE_SPEECH_REGION"),
+        ({"AZURE_SPEECH_ENDPOINT": "http://speech.example.com/v1"}, "https"),
+        ({"AZURE_SPEECH_ENDPOINT": "ftp://x"}, "AZURE_SPEECH_ENDPOINT"),
+        ({"AZURE_SPEECH_AUTH": "password"}, "AZURE_SPEECH_AUTH"),
+        ({"AZURE_SPEECH_AUTH": "entra", "AZURE_SPEECH_RESOURCE_ID": ""}, "RESOURCE_ID"),
+        (
+            {
+                "AZURE_SPEECH_AUTH": "token",
+                "AZURE_SPEECH_REGION": "",
+                "AZURE_SPEECH_TOKEN_ENDPOINT": "",
+                "AZURE_SPEECH_ENDPOINT": "https://a.example",
+            },
+            "AZURE_SPEECH_TOKEN_ENDPOINT",
+        ),
+        ({"AZURE_SPEECH_PROFANITY": "hide"}, "AZURE_SPEECH_PROFANITY"),
+        ({"AZURE_SPEECH_MAX_ATTEMPTS": 0}, "AZURE_SPEECH_MAX_ATTEMPTS"),
+        ({"AZURE_BREAK_CONFIDENCE_THRESHOLD": 2}, "AZURE_BREAK_CONFIDENCE_THRESHOLD"),
+    ],
+)
+def test_misconfiguration_fails_loudly(settings, overrides, mentions):
+    settings.AZURE_SPEECH_KEY = "a-real-looking-key"
+    settings.AZURE_SPEECH_REGION = "westeurope"
+    settings.AZURE_SPEECH_ENDPOINT = ""
+    settings.AZURE_SPEECH_AUTH = "key"
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+    with pytest.raises(ImproperlyConfigured) as caught:
+        AzureEngine.from_settings()
+
+    assert mentions in str(caught.value)
+    assert "a-real-looking-key" not in str(caught.value)
+
+
+def test_get_engine_builds_one_azure_engine_per_process(azure_double):
+    engine = get_engine("azure")
+
+    assert isinstance(engine, AzureEngine) and engine.name == "azure"
+    assert get_engine("azure") is engine
+    assert engine.config.endpoint == azure_double.endpoint
+
+
+def test_one_pooled_session_per_process():
+    assert process_session() is process_session()
+    adapter = process_session().get_adapter("https://westeurope.stt.speech.microsoft.com/")
+    assert adapter.max_retries.total == 0  # retries are the engine's, not urllib3's

@@ -1,0 +1,106 @@
+"""Settings refuse unsafe or half-finished configurations at start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tutor.env import env_bool
+
+REPO = Path(__file__).resolve().parents[2]
+SAFE_KEY = "k" * 60
+
+
+def _load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "DJANGO_"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE=module)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('loaded')"],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "true", "SECRET_KEY": SAFE_KEY}, "DEBUG"),
+        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"DEBUG": "false", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": SAFE_KEY, "AZURE_SPEECH_KEY": "abc"},
+            "AZURE_SPEECH_REGION",
+        ),
+        (
+            {"DEBUG": "false", "SECRET_KEY": SAFE_KEY, "ASSESSMENT_ENGINE": "azure"},
+            "AZURE_SPEECH_KEY",
+        ),
+    ],
+)
+def test_production_settings_refuse_unsafe_configuration(env, message):
+    completed = _load_settings("tutor.settings_production", **env)
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert message in completed.stderr
+
+
+def test_production_settings_load_with_safe_configuration():
+    completed = _load_settings(
+        "tutor.settings_production",
+        DEBUG="false",
+        SECRET_KEY=SAFE_KEY,
+        AZURE_SPEECH_KEY="abc",
+        AZURE_SPEECH_REGION="westeurope",
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "loaded" in completed.stdout
+
+
+def test_half_configured_azure_fails_in_development_too():
+    completed = _load_settings("tutor.settings", AZURE_SPEECH_KEY="abc")
+    assert completed.returncode != 0
+    assert "AZURE_SPEECH_REGION" in completed.stderr
+
+
+def test_unknown_engine_name_is_refused():
+    completed = _load_settings("tutor.settings", ASSESSMENT_ENGINE="cloud")
+    assert completed.returncode != 0
+    assert "ASSESSMENT_ENGINE" in completed.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "DJANGO_"))}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="tutor.settings_production",
+        DEBUG="false",
+        SECRET_KEY=SAFE_KEY + "-Zx9#qW2!",
+        ALLOWED_HOSTS="tutor.example.org",
+    )
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False)])
+def test_env_bool_reads_common_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    assert env_bool("SOME_FLAG", not expected) is expected
+
+
+def test_env_bool_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "maybe")
+    with pytest.raises(ValueError, match="SOME_FLAG"):
+        env_bool("SOME_FLAG", False)
