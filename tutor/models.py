@@ -63,8 +63,12 @@ class Lesson(models.Model):
     grading_system = models.CharField(
         max_length=16, choices=_choices(GRADING_SYSTEMS), default="HundredMark"
     )
-    granularity = models.CharField(max_length=16, choices=_choices(GRANULARITIES), default="Phoneme")
-    dimension = models.CharField(max_length=16, choices=_choices(DIMENSIONS), default="Comprehensive")
+    granularity = models.CharField(
+        max_length=16, choices=_choices(GRANULARITIES), default="Phoneme"
+    )
+    dimension = models.CharField(
+        max_length=16, choices=_choices(DIMENSIONS), default="Comprehensive"
+    )
     enable_miscue = models.BooleanField(
         default=True, help_text="Report omitted and inserted words."
     )
