@@ -18,6 +18,8 @@ from tests.factories import (
 def _isolated_storage(settings, tmp_path):
     """Every test writes recordings and cache files under its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Real hashing costs ~0.3 s per login; tests do not test the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

@@ -54,6 +54,7 @@ class LessonFactory(factory.django.DjangoModelFactory):
 class ClassroomFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Classroom
+        skip_postgeneration_save = True  # the hooks only add m2m rows
 
     name = factory.Sequence(lambda n: f"Class {n}")
 

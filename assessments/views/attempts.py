@@ -1,0 +1,176 @@
+"""Sending a recording, and following its attempt until the result is in."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HTMX_STOP_POLLING
+
+from assessments import selectors
+from assessments.engines.base import AssessmentError
+from assessments.forms import AttemptUploadForm
+from assessments.models import Attempt, AttemptStatus
+from assessments.permissions import attempt_visible_to, lesson_practicable_by
+from assessments.services import attempt_create
+from assessments.views._uploads import (
+    PENDING,
+    RATE_WINDOW_SECONDS,
+    submission_claim,
+    submission_complete,
+    submission_release,
+    upload_rate_exceeded,
+)
+from assessments.views.pages import practice_context
+
+logger = logging.getLogger(__name__)
+
+TOO_MANY_UPLOADS = (
+    "You have sent a lot of recordings in the last minute. Take a short break, "
+    "then try again in a minute."
+)
+STILL_SENDING = "Your recording is still being sent. Please wait a moment."
+
+
+def _announcement(attempt: Attempt) -> str:
+    """What the live region says when the attempt reaches this state."""
+    if attempt.status == AttemptStatus.QUEUED:
+        return "Your recording is uploaded and waiting to be scored."
+    if attempt.status == AttemptStatus.PROCESSING:
+        return "Scoring your recording."
+    if attempt.status == AttemptStatus.FAILED:
+        return attempt.failure_message or "We could not score this recording."
+    if attempt.pronunciation is not None:
+        return f"Your result is ready: pronunciation {attempt.pronunciation:.0f} out of 100."
+    return "Your result is ready."
+
+
+def panel_context(request: HttpRequest, attempt: Attempt, *, oob: bool) -> dict:
+    return {
+        "attempt": attempt,
+        "lesson": attempt.lesson,
+        "is_owner": attempt.learner_id == request.user.pk,
+        "announcement": _announcement(attempt),
+        "oob": oob,
+    }
+
+
+def _refuse(request: HttpRequest, lesson, form: AttemptUploadForm, message: str,
+            status: int) -> HttpResponse:
+    """A refused upload: a fragment for the recorder script, the page again without it."""
+    if request.htmx:
+        response = render(request, "assessments/partials/upload_error.html",
+                          {"message": message}, status=status)
+    else:
+        context = practice_context(request, lesson, form)
+        context["upload_error"] = message
+        response = render(request, "assessments/practice.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(RATE_WINDOW_SECONDS)
+    return response
+
+
+def _accepted(request: HttpRequest, attempt: Attempt) -> HttpResponse:
+    if request.htmx:
+        return render(request, "assessments/partials/attempt_panel.html",
+                      panel_context(request, attempt, oob=True), status=202)
+    return redirect("attempt-detail", public_id=attempt.public_id)
+
+
+def _first_error(form: AttemptUploadForm) -> str:
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "Choose a recording to send."
+
+
+@require_POST
+@login_required
+def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
+    form = AttemptUploadForm(request.POST, request.FILES)
+    valid = form.is_valid()
+    user_id = request.user.pk
+    token: uuid.UUID | None = form.cleaned_data.get("submission_id")
+    if token:
+        earlier = submission_claim(user_id=user_id, submission_id=token)
+        if earlier == PENDING:
+            return _refuse(request, lesson, form, STILL_SENDING, 409)
+        if earlier:
+            attempt = attempt_visible_to(user=request.user).filter(public_id=earlier).first()
+            if attempt is not None:
+                return _accepted(request, attempt)
+            # The earlier attempt is gone (deleted): treat this as a new submission.
+            submission_release(user_id=user_id, submission_id=token)
+            if submission_claim(user_id=user_id, submission_id=token) is not None:
+                return _refuse(request, lesson, form, STILL_SENDING, 409)
+    # A duplicate of an accepted upload (above) is not counted; everything else is.
+    if upload_rate_exceeded(user_id=user_id):
+        if token:
+            submission_release(user_id=user_id, submission_id=token)
+        return _refuse(request, lesson, form, TOO_MANY_UPLOADS, 429)
+    if not valid:
+        if token:
+            submission_release(user_id=user_id, submission_id=token)
+        return _refuse(request, lesson, form, _first_error(form), 400)
+    try:
+        attempt = attempt_create(
+            learner=request.user,
+            lesson=lesson,
+            upload=form.cleaned_data["audio"],
+            content_type=form.content_type(),
+        )
+    except AssessmentError as error:  # AudioRejected and kin: the learner can act on it
+        logger.info("Upload refused for user %s: %s", user_id, error)
+        if token:
+            submission_release(user_id=user_id, submission_id=token)
+        return _refuse(request, lesson, form, error.learner_message, 400)
+    except BaseException:
+        if token:
+            submission_release(user_id=user_id, submission_id=token)
+        raise
+    if token:
+        submission_complete(user_id=user_id, submission_id=token, public_id=attempt.public_id)
+    return _accepted(request, attempt)
+
+
+def _visible_detail(request: HttpRequest, public_id: uuid.UUID) -> Attempt:
+    attempt = selectors.attempt_get_detail(
+        attempts=attempt_visible_to(user=request.user), public_id=public_id
+    )
+    if attempt is None:
+        raise Http404("No such attempt.")
+    return attempt
+
+
+@require_safe
+@login_required
+def attempt_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    attempt = _visible_detail(request, public_id)
+    context = panel_context(request, attempt, oob=False)
+    return render(request, "assessments/attempt_detail.html", context)
+
+
+@require_safe
+@login_required
+@vary_on_headers("HX-Request")
+def attempt_status(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The htmx poll: 204 while nothing changed, the new state when it did, 286 when done."""
+    if not request.htmx:
+        return redirect("attempt-detail", public_id=public_id)
+    attempt = get_object_or_404(
+        attempt_visible_to(user=request.user).select_related("lesson"), public_id=public_id
+    )
+    if not attempt.is_finished:
+        if request.GET.get("seen") == attempt.status:
+            return HttpResponse(status=204)  # no swap, so the live region stays quiet
+        return render(request, "assessments/partials/attempt_panel.html",
+                      panel_context(request, attempt, oob=True))
+    attempt = _visible_detail(request, public_id)
+    # 286 tells htmx to stop polling; the fragment still replaces the poller.
+    return render(request, "assessments/partials/attempt_panel.html",
+                  panel_context(request, attempt, oob=True), status=HTMX_STOP_POLLING)
