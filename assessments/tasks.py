@@ -1,46 +1,56 @@
-"""Celery tasks: take an id, call a service, retry when the service says so."""
+"""Celery tasks: take an id, call a service, retry when the service says so.
+
+Delivery settings (``acks_late``, ``reject_on_worker_lost``, prefetch 1) make a task whose
+worker dies come back instead of vanishing; the services make running it twice harmless.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task, shared_task
 from django.conf import settings
 
 from assessments import services
 
 logger = logging.getLogger(__name__)
 
-TOOK_TOO_LONG_MESSAGE = (
-    "Scoring your recording took too long. It is saved; please try again in a moment."
-)
+
+class AttemptTask(Task):
+    """Marks the attempt failed when the task itself crashes (not for retries)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001 - Celery API
+        attempt_id = args[0] if args else kwargs.get("attempt_id")
+        if attempt_id is None:
+            return
+        logger.error("Task %s for attempt %s crashed: %r", task_id, attempt_id, exc)
+        try:
+            services.attempt_fail(
+                attempt_id=attempt_id,
+                code="internal_error",
+                message=services.INTERNAL_ERROR_MESSAGE,
+            )
+        except Exception:  # noqa: BLE001 - e.g. the database is down too; the sweep retries
+            logger.exception("Could not mark attempt %s failed; the sweep will.", attempt_id)
 
 
 @shared_task(
     bind=True,
+    base=AttemptTask,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.ATTEMPT_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.ATTEMPT_TASK_TIME_LIMIT,
     max_retries=None,  # the attempt's own `tries` counter bounds retries
 )
-def assess_attempt(self, attempt_id: int) -> str:
-    try:
-        outcome = services.attempt_process(attempt_id=attempt_id)
-    except SoftTimeLimitExceeded:
-        services.attempt_fail(
-            attempt_id=attempt_id, code="timeout", message=TOOK_TOO_LONG_MESSAGE
-        )
-        return "failed"
+def assess_attempt(self: Task, attempt_id: int) -> str:
+    outcome = services.attempt_process(attempt_id=attempt_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 
 
-@shared_task
+@shared_task(ignore_result=True)
 def requeue_stuck_attempts() -> dict[str, int]:
     report = services.attempts_requeue_stuck()
-    if report.requeued or report.failed:
-        logger.info("Sweep: requeued %s, failed %s", report.requeued, report.failed)
     return {"requeued": len(report.requeued), "failed": len(report.failed)}

@@ -12,6 +12,7 @@ from tests.factories import (
     LessonFactory,
     TeacherFactory,
 )
+from tests.support.broker import celery_broker
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,16 @@ def _isolated_storage(settings, tmp_path):
             "LOCATION": str(tmp_path / "cache"),
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_celery(request):
+    """Unit tests never reach a real broker (or the embedded one under var/)."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    with celery_broker("memory://", transport_options={}):
+        yield
 
 
 @pytest.fixture

@@ -3,12 +3,28 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from tutor.settings import *  # noqa: F403
-from tutor.settings import DEBUG, INSECURE_DEFAULT_SECRET_KEY, SECRET_KEY
+from tutor.settings import (
+    ATTEMPT_STUCK_AFTER_SECONDS,
+    ATTEMPT_TASK_TIME_LIMIT,
+    CELERY_TASK_ALWAYS_EAGER,
+    DEBUG,
+    INSECURE_DEFAULT_SECRET_KEY,
+    SECRET_KEY,
+)
 
 if DEBUG:
     raise ImproperlyConfigured("Production settings refuse DEBUG=true.")
 if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("Set SECRET_KEY to a long random value (50+ characters).")
+
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks would assess inside the upload request and lose the retry/sweep guarantees.
+    raise ImproperlyConfigured("Production settings refuse CELERY_TASK_ALWAYS_EAGER=true.")
+if ATTEMPT_STUCK_AFTER_SECONDS <= ATTEMPT_TASK_TIME_LIMIT:
+    # Otherwise the sweep would hand a still-running assessment to a second worker.
+    raise ImproperlyConfigured(
+        "ATTEMPT_STUCK_AFTER_SECONDS must be longer than ATTEMPT_TASK_TIME_LIMIT."
+    )
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
