@@ -30,7 +30,7 @@ lint: install-test
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
-## Benchmarks print ratios against a baseline measured in the same run (see docs/benchmarks.md)
+## Benchmarks print ratios against a baseline measured in the same run (see docs/benchmarks.md, which collects the figures)
 bench: install-test
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 

@@ -1,7 +1,13 @@
-"""Writes for people, lessons and classes."""
+"""Writes for people, lessons and classes, and the login failure counter."""
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from tutor.models import Assignment, Classroom, Lesson, Role, User
@@ -59,3 +65,46 @@ def demo_school_load() -> dict[str, object]:
     for lesson in lessons:
         Assignment.objects.get_or_create(classroom=classroom, lesson=lesson)
     return {"users": len(users), "lessons": len(lessons), "classroom": classroom.name}
+
+
+# --- Login throttling -----------------------------------------------------------------------
+
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
+
+def _login_failure_key(*, username: str, client_ip: str) -> str:
+    # Hashed: usernames are free text and cache keys must be short and safe.
+    digest = hashlib.sha256(f"{username.casefold()}|{client_ip}".encode()).hexdigest()
+    return f"login-failures:{digest}"
+
+
+def _login_failures(key: str, now: float) -> list[float]:
+    return [t for t in cache.get(key, []) if t > now - LOGIN_FAILURE_WINDOW_SECONDS]
+
+
+def login_retry_after(*, username: str, client_ip: str) -> int:
+    """Seconds until this username + address may try again (0 when not throttled).
+
+    A sliding window: the oldest failure still inside the last 15 minutes has to age out.
+    """
+    now = time.time()
+    failures = _login_failures(_login_failure_key(username=username, client_ip=client_ip), now)
+    limit = settings.LOGIN_FAILURES_PER_15_MINUTES
+    if len(failures) < limit:
+        return 0
+    oldest_that_counts = sorted(failures)[-limit]
+    return max(1, math.ceil(oldest_that_counts + LOGIN_FAILURE_WINDOW_SECONDS - now))
+
+
+def login_failure_record(*, username: str, client_ip: str) -> int:
+    """Remember one failed login; returns the failures now inside the window."""
+    now = time.time()
+    key = _login_failure_key(username=username, client_ip=client_ip)
+    # Only the newest `limit` timestamps matter, so the stored list stays small.
+    failures = (_login_failures(key, now) + [now])[-settings.LOGIN_FAILURES_PER_15_MINUTES:]
+    cache.set(key, failures, timeout=LOGIN_FAILURE_WINDOW_SECONDS)
+    return len(failures)
+
+
+def login_failures_clear(*, username: str, client_ip: str) -> None:
+    cache.delete(_login_failure_key(username=username, client_ip=client_ip))

@@ -1,0 +1,99 @@
+"""Sign-in: works, rate limits failures per username + address with a 429, needs CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _limit(settings):
+    settings.LOGIN_FAILURES_PER_15_MINUTES = 3
+
+
+def _login(client, username, password, ip="10.0.0.1"):
+    return client.post(reverse("login"), {"username": username, "password": password},
+                       REMOTE_ADDR=ip)
+
+
+def test_login_page_renders(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_learner_logs_in_and_lands_home(client, school):
+    response = _login(client, "learner", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_teacher_lands_on_dashboard(client, school):
+    response = _login(client, "teacher", PASSWORD)
+    assert response["Location"] == reverse("teacher-dashboard")
+
+
+def test_next_is_respected(client, school):
+    url = reverse("teacher-class", args=[school.classroom.pk])
+    response = client.post(reverse("login") + f"?next={url}",
+                           {"username": "teacher", "password": PASSWORD, "next": url})
+    assert response["Location"] == url
+
+
+def test_too_many_failures_lock_out_with_429(client, school):
+    for _ in range(3):
+        assert _login(client, "learner", "wrong").status_code == 200
+    response = _login(client, "learner", "wrong")
+    assert response.status_code == 429
+    assert b"Too many failed sign-in attempts" in response.content
+    assert b"wait 15 minutes" in response.content
+    # Even the right password is refused while locked out: guessing gains nothing.
+    response = _login(client, "learner", PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_is_per_username_and_address(client, school):
+    for _ in range(3):
+        _login(client, "learner", "wrong")
+    assert _login(client, "learner", PASSWORD, ip="10.0.0.2").status_code == 302
+    assert _login(Client(), "teacher", PASSWORD).status_code == 302
+    # The username is matched case-insensitively, so changing case does not reset it.
+    assert _login(Client(), "LEARNER", PASSWORD).status_code == 429
+
+
+def test_lockout_ends_after_the_window(client, school, monkeypatch):
+    import tutor.services
+
+    for _ in range(3):
+        _login(client, "learner", "wrong")
+    now = tutor.services.time.time()
+    monkeypatch.setattr(tutor.services.time, "time", lambda: now + 15 * 60 + 1)
+    assert _login(client, "learner", PASSWORD).status_code == 302
+
+
+def test_success_clears_earlier_failures(client, school):
+    for _ in range(2):
+        _login(client, "learner", "wrong")
+    assert _login(client, "learner", PASSWORD).status_code == 302
+    client.post(reverse("logout"))
+    for _ in range(2):
+        assert _login(client, "learner", "wrong").status_code == 200
+    assert _login(client, "learner", PASSWORD).status_code == 302
+
+
+def test_login_post_without_csrf_token_is_refused(school):
+    client = Client(enforce_csrf_checks=True)
+    response = _login(client, "learner", PASSWORD)
+    assert response.status_code == 403
+
+
+def test_logout_is_post_only(client, school):
+    client.force_login(school.learner)
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session

@@ -1,0 +1,1 @@
+"""Views of the tutor app: sign-in (``auth``) and the teacher pages (``teacher``)."""
