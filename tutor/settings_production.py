@@ -37,3 +37,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# gunicorn serves the collected static files itself (`collectstatic` runs in the image).
+MIDDLEWARE = [
+    *MIDDLEWARE[:1],  # noqa: F405 - SecurityMiddleware stays first
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[1:],  # noqa: F405
+]
