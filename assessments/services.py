@@ -353,10 +353,12 @@ def _handle_assessment_error(
             status=S.QUEUED,
             retry_in=_retry_delay(tries=attempt.tries, retry_after=error.retry_after),
         )
+    # A retryable error's own message promises another try; out of tries, say so plainly.
+    message = GAVE_UP_MESSAGE if error.retryable else error.learner_message
     attempt_fail(
         attempt_id=attempt.pk,
         code=error.code,
-        message=error.learner_message,
+        message=message,
         engine=attempt.engine,
         claim=claim,
         result=result,

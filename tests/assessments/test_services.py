@@ -282,7 +282,7 @@ def test_retryable_error_queues_with_backoff_then_fails_after_max_tries(queued, 
     queued.refresh_from_db()
     assert (queued.status, queued.tries) == (S.FAILED, 3)
     assert queued.failure_code == "throttled"
-    assert queued.failure_message == "The scoring service is busy."
+    assert queued.failure_message == services.GAVE_UP_MESSAGE  # no promise of another try
     assert queued.finished_at is not None
 
 
