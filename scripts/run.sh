@@ -7,8 +7,15 @@ PORT=${PORT:-8000}
 export DEMO_MODE=${DEMO_MODE:-1}
 PY=.venv/bin/python
 
-# Local overrides, if any (see .env.example).
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# Settings from .env (see .env.example); variables already in the environment win.
+if [ -f .env ]; then
+  while IFS='=' read -r key value; do
+    case "$key" in ''|\#*) continue ;; esac
+    value=${value%%#*}
+    value=${value%"${value##*[![:space:]]}"}
+    [ -z "${!key+x}" ] && export "$key=$value"
+  done < .env
+fi
 
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py seed_demo
@@ -25,7 +32,7 @@ trap cleanup INT TERM EXIT
 .venv/bin/celery -A tutor worker --beat --concurrency "${WORKER_CONCURRENCY:-1}" \
   --loglevel "${WORKER_LOGLEVEL:-info}" --without-gossip --without-mingle &
 pids+=($!)
-$PY manage.py runserver "127.0.0.1:${PORT}" --noreload &
+$PY manage.py runserver "127.0.0.1:${PORT}" --noreload --skip-checks &
 pids+=($!)
 
 cat <<MSG

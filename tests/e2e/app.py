@@ -70,19 +70,6 @@ class LiveApp:
         finally:
             connection.close()
 
-    def manage(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [str(BIN / "python"), "manage.py", *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-        return done
-
     def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = (self.var_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(
@@ -146,30 +133,20 @@ def _http_answers(url: str) -> bool:
 
 
 def start_app(var_dir: Path, **overrides: str) -> LiveApp:
-    """Migrate, load the demo school, start a worker (with beat) and the web server."""
+    """Start the product with ``scripts/run.sh`` (what ``make run`` runs) and wait for it.
+
+    The script migrates, loads the demo school, and starts a worker (with beat) and the web
+    server; running the script itself means these tests also prove the ``make run`` path.
+    """
     var_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     app = LiveApp(url=f"http://127.0.0.1:{port}", var_dir=var_dir,
-                  env=app_environment(var_dir, **overrides))
-    app.manage("migrate", "--noinput")
-    app.manage("seed_demo")
+                  env=app_environment(var_dir, PORT=str(port), **overrides))
     try:
-        app.spawn(
-            "worker",
-            [
-                str(BIN / "celery"), "-A", "tutor", "worker", "--beat",
-                "--concurrency", "1", "--loglevel", "info",
-                "--without-gossip", "--without-mingle",
-                "--schedule", str(var_dir / "celerybeat-schedule"),
-            ],
-        )  # fmt: skip
-        app.spawn(
-            "web",
-            [str(BIN / "python"), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        )
-        _wait_for(lambda: _http_answers(f"{app.url}/accounts/login/"), timeout=60, app=app,
+        app.spawn("app", ["bash", str(REPO / "scripts" / "run.sh")])
+        _wait_for(lambda: _http_answers(f"{app.url}/accounts/login/"), timeout=120, app=app,
                   what="the web server")
-        _wait_for(lambda: " ready." in app.log("worker"), timeout=90, app=app,
+        _wait_for(lambda: " ready." in app.log("app"), timeout=90, app=app,
                   what="the Celery worker")
     except BaseException:
         app.stop()

@@ -149,7 +149,7 @@ def test_worker_waits_for_a_briefly_locked_database(app, double, learner, wav):
     assert _status(app, public_id)[0] in ("queued", "processing")
     holder.join()
     assert _wait_finished(app, public_id) == ("succeeded", "")
-    assert "database is locked" not in app.log("worker")
+    assert "database is locked" not in app.log("app")
 
 
 def test_pages_still_answer_while_the_database_is_locked(app, learner):
