@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import (
+# Support modules hold fixtures with asserts; rewrite them like test modules.
+pytest.register_assert_rewrite("tests.support")
+
+from tests.factories import (  # noqa: E402
     AdminFactory,
     AssignmentFactory,
     ClassroomFactory,
@@ -12,7 +15,14 @@ from tests.factories import (
     LessonFactory,
     TeacherFactory,
 )
-from tests.support.broker import celery_broker
+from tests.support.broker import celery_broker  # noqa: E402
+
+# Shared fixtures: generated audio files, the loopback Azure Speech double, broker swaps.
+pytest_plugins = [
+    "tests.support.audio_factory",
+    "tests.support.azure_double",
+    "tests.support.broker",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +89,3 @@ def school(db, lesson):
         lesson=lesson,
     )
     return found
-
-
-# The loopback Azure Speech double, available to every test module.
-from tests.support.azure_double import azure_double  # noqa: E402, F401

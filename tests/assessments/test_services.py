@@ -32,8 +32,6 @@ from assessments.results import (
 )
 from tests.factories import AttemptFactory
 
-pytest_plugins = ["tests.support.audio_factory", "tests.support.broker"]
-
 S = AttemptStatus
 TASK = "assessments.tasks.assess_attempt"
 

@@ -17,7 +17,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from assessments import services
 from assessments.models import Attempt
 from tests.factories import LearnerFactory, LessonFactory
-from tests.support.audio_factory import audio_factory  # noqa: F401 - fixture
 from tests.support.azure_double import AzureDouble
 from tests.support.broker import celery_broker
 from tests.support.services import pg_database, postgres_server, redis_server  # noqa: F401

@@ -13,7 +13,6 @@ import pytest
 
 from assessments.engines.azure import AzureEngine
 from assessments.engines.base import AssessmentSettings
-from tests.support.azure_double import azure_double  # noqa: F401 - fixture
 
 
 def make_wav(*, seconds: float = 1.0, rate: int = 16000, channels: int = 1) -> bytes:
