@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_app(tmp_path_factory) -> Iterator[LiveApp]:
     app = start_app(tmp_path_factory.mktemp("live-app") / "var")
     try:
@@ -83,7 +83,10 @@ def mic_wav(tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop in this thread while it is open,
+# and Django refuses database calls from a thread with a running loop; closing it after the
+# browser tests keeps the rest of the suite (integration tests) unaffected.
+@pytest.fixture(scope="package")
 def _playwright() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (run `make install-test`).")
@@ -97,7 +100,7 @@ def _playwright() -> Iterator[object]:
         manager.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(_playwright, mic_wav):
     browser = _playwright.chromium.launch(
         executable_path=str(CHROMIUM),
@@ -113,7 +116,7 @@ def chromium(_playwright, mic_wav):
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def denied_chromium(_playwright):
     """No fake permission UI: headless Chromium then refuses every microphone request."""
     browser = _playwright.chromium.launch(
