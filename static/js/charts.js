@@ -27,11 +27,14 @@ const DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]];
 function options(spec) {
   const stacked = Boolean(spec.stacked);
   const y = { beginAtZero: true, stacked };
+  // Scores have a fixed 0–100 scale; anything else is a count, drawn with whole-number ticks.
   if (typeof spec.y_max === "number") y.max = spec.y_max;
+  else y.ticks = { precision: 0 };
   return {
     responsive: true,
     maintainAspectRatio: false,
-    animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : undefined,
+    // Drawn at once: an animated chart misleads anyone (or any screenshot) reading it early.
+    animation: false,
     interaction: { mode: "index", intersect: false },
     spanGaps: true,
     scales: { x: { stacked }, y },
