@@ -10,7 +10,7 @@ Decoding runs ffmpeg once, as an argv list (no shell), reading the file by absol
 writing raw samples into a temporary folder that is always removed. pydub's
 ``AudioSegment.from_file`` would run ffprobe first (a second process), would place extra
 ``parameters`` after the output name where ffmpeg ignores them, and would read WAV in Python
-without resampling; so we use pydub for the ffmpeg location and the WAV writing, and numpy
+without resampling; so we use pydub for the WAV writing, and numpy
 for the level analysis (pydub's silence scan is a per-chunk Python loop, far slower than the
 decode itself).
 """
@@ -22,14 +22,20 @@ import os
 import re
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from pydub import AudioSegment
 
 from assessments.engines.base import AssessmentError
+from assessments.ffmpeg import ffmpeg_binary
+
+with warnings.catch_warnings():
+    # pydub warns at import when no ffmpeg is on PATH; we pass our own (assessments.ffmpeg).
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pydub import AudioSegment
 
 TARGET_RATE = 16_000
 SAMPLE_WIDTH = 2
@@ -207,7 +213,7 @@ def audio_convert(
 def _ffmpeg_input_args(*, path: Path, demuxer: str | None) -> list[str]:
     # "file:" keeps ffmpeg from reading a name like "concat:…" or "-x" as a protocol or an
     # option, and the whitelist stops a container from pulling in other URLs.
-    args = [AudioSegment.converter, "-nostdin", "-hide_banner", "-nostats"]
+    args = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats"]
     args += ["-protocol_whitelist", "file"]
     if demuxer:
         args += ["-f", demuxer]

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Make sure the system programs a command needs are installed.
-#   scripts/system-deps.sh run    ffmpeg (audio conversion)
-#   scripts/system-deps.sh test   + espeak-ng, sox, Redis, PostgreSQL and Chromium for the suite
+#   scripts/system-deps.sh run    nothing: the app's ffmpeg comes from the imageio-ffmpeg wheel
+#   scripts/system-deps.sh test   ffmpeg (to make test files), espeak-ng, sox, Redis,
+#                                 PostgreSQL and Chromium for the suite
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise says exactly what to install and stops.
 set -euo pipefail
 
 mode=${1:-run}
-declare -A need=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg)
+declare -A need=()
 if [ "$mode" = test ]; then
-  need+=([espeak-ng]=espeak-ng [sox]=sox [redis-server]=redis-server
-         [chromium]=chromium [pg_ctlcluster]=postgresql [psql]=postgresql-client)
+  need=([ffmpeg]=ffmpeg [espeak-ng]=espeak-ng [sox]=sox [redis-server]=redis-server
+        [chromium]=chromium [pg_ctlcluster]=postgresql [psql]=postgresql-client)
 fi
 
 missing=()
