@@ -8,7 +8,20 @@ extra=${1:-}
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
-  "$python" -m venv .venv
+  if ! "$python" -m venv .venv 2>/dev/null; then
+    # Debian's own Python ships venv support as a separate package.
+    rm -rf .venv
+    package="python3-venv"
+    if [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    else
+      echo "Python cannot create a virtualenv. Install it with:  sudo apt-get install -y $package" >&2
+      exit 1
+    fi
+    "$python" -m venv .venv
+  fi
 fi
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)${extra:+-$extra}"
 if [ ! -f "$stamp" ]; then
