@@ -393,11 +393,11 @@ def test_missing_attempt_is_skipped(db, engine):
 def test_transitions(start, to, allowed):
     attempt = Attempt(status=start)
     if allowed:
-        services._transition(attempt, to)
+        services.transition(attempt, to)
         assert attempt.status == to
     else:
         with pytest.raises(services.InvalidTransition):
-            services._transition(attempt, to)
+            services.transition(attempt, to)
         assert attempt.status == start
 
 

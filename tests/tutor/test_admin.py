@@ -100,7 +100,7 @@ def test_attempt_admin_is_read_only(admin_client, school):
 
 def test_reassess_action_queues_finished_attempts_only(admin_client, school, monkeypatch):
     enqueued = []
-    monkeypatch.setattr("assessments.services.attempt_enqueue",
+    monkeypatch.setattr("assessments.services.intake.attempt_enqueue",
                         lambda *, attempt_id: enqueued.append(attempt_id) or True)
     done = AttemptFactory(learner=school.learner, lesson=school.lesson)
     failed = AttemptFactory(learner=school.learner, lesson=school.lesson,

@@ -1,0 +1,144 @@
+"""The attempt state machine: statuses, allowed moves, learner messages, failing.
+
+Every change of ``Attempt.status`` goes through :func:`transition`, which refuses moves the
+lifecycle does not allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from assessments.models import Attempt, AttemptStatus
+from assessments.results import AssessmentResult, RecognitionStatus
+
+logger = logging.getLogger(__name__)
+
+S = AttemptStatus
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    # queued → queued: the sweep sends a lost message again.
+    # queued → failed: out of tries, or a worker found nothing left to try.
+    S.QUEUED: {S.PROCESSING, S.FAILED, S.QUEUED},
+    # processing → processing: a redelivered task takes over from a worker that died.
+    # processing → queued: a retryable engine error, or the sweep after a dead worker.
+    S.PROCESSING: {S.SUCCEEDED, S.FAILED, S.QUEUED, S.PROCESSING},
+    S.SUCCEEDED: {S.QUEUED},  # re-assess
+    S.FAILED: {S.QUEUED},  # re-assess
+}
+
+RECOGNITION_MESSAGES = {
+    RecognitionStatus.NO_MATCH: (
+        "no_match",
+        "We heard speech but could not match it to the text. Read the text exactly as shown, "
+        "in the lesson's language, and try again.",
+    ),
+    RecognitionStatus.INITIAL_SILENCE_TIMEOUT: (
+        "initial_silence",
+        "We only heard silence at the start. Start speaking soon after you press record.",
+    ),
+    RecognitionStatus.BABBLE_TIMEOUT: (
+        "babble",
+        "We only heard background noise. Move somewhere quieter, or closer to the microphone, "
+        "and try again.",
+    ),
+    RecognitionStatus.ERROR: (
+        "service_error",
+        "The scoring service had a problem. Your recording is saved; please try again soon.",
+    ),
+}
+INTERNAL_ERROR_MESSAGE = (
+    "Something went wrong while scoring your recording. It is saved, and you can try again."
+)
+GAVE_UP_MESSAGE = (
+    "We could not score this recording after several tries. It is saved; please try again later."
+)
+TOOK_TOO_LONG_MESSAGE = (
+    "Scoring your recording took too long. It is saved; please try again in a moment."
+)
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+class AttemptSuperseded(Exception):
+    """This run no longer owns the attempt: another run took it over, or it was re-queued."""
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """What the task should do next: nothing, or retry after ``retry_in`` seconds.
+
+    ``status`` is the attempt's status afterwards, or ``skipped`` when this run did nothing
+    (the attempt was finished, gone, or owned by another run).
+    """
+
+    status: str
+    retry_in: float | None = None
+
+
+SKIPPED = "skipped"
+
+
+def transition(attempt: Attempt, to: str) -> None:
+    """Move ``attempt`` to status ``to``, or raise :class:`InvalidTransition`."""
+    if to not in ALLOWED_TRANSITIONS[attempt.status]:
+        raise InvalidTransition(f"Attempt {attempt.pk}: {attempt.status} → {to} is not allowed.")
+    attempt.status = to
+
+
+def lock_attempt(attempt_id: int, *, claim: datetime | None = None) -> Attempt:
+    """The attempt, row-locked until the transaction ends; checks the run's claim if given."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if claim is not None and (attempt.status != S.PROCESSING or attempt.started_at != claim):
+        raise AttemptSuperseded(f"Attempt {attempt_id} is no longer owned by this run.")
+    return attempt
+
+
+def attempt_give_up(attempt: Attempt) -> None:
+    """Fail a row-locked attempt that used up its tries."""
+    logger.warning("Attempt %s gave up after %s tries.", attempt.pk, attempt.tries)
+    transition(attempt, S.FAILED)
+    attempt.failure_code = "gave_up"
+    attempt.failure_message = GAVE_UP_MESSAGE
+    attempt.finished_at = timezone.now()
+    attempt.save(
+        update_fields=["status", "tries", "failure_code", "failure_message", "finished_at"]
+    )
+
+
+def attempt_fail(
+    *,
+    attempt_id: int,
+    code: str,
+    message: str,
+    engine: str = "",
+    claim: datetime | None = None,
+    result: AssessmentResult | None = None,
+) -> Attempt:
+    """End the attempt as failed with a reason the learner understands. The audio is kept.
+
+    A finished attempt is left as it is. ``result`` (an unsuccessful recognition) is kept as
+    the raw response for the admin; ``claim`` works as in :func:`attempt_store_result`.
+    """
+    with transaction.atomic():
+        attempt = lock_attempt(attempt_id, claim=claim)
+        if attempt.is_finished:
+            return attempt
+        transition(attempt, S.FAILED)
+        attempt.failure_code = code[:64]
+        attempt.failure_message = message
+        if engine:
+            attempt.engine = engine
+        if result is not None:
+            attempt.raw_response = result.to_dict()
+            attempt.recognition_status = result.recognition_status
+            attempt.recognized_text = result.recognized_text
+            attempt.connection_id = result.connection_id[:32]
+        attempt.finished_at = timezone.now()
+        attempt.save()
+    return attempt
