@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
 from tutor.models import Lesson
@@ -73,14 +75,19 @@ SORT_CHOICES = [
 ]
 
 
+# Dates a filter can mean. Beyond them the history query would have to build a datetime
+# past the calendar's end (the day after 9999-12-31), which is an error, not "no rows".
+DATE_VALIDATORS = [MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(9998, 12, 31))]
+
+
 class HistoryFilterForm(forms.Form):
     """Filters of a learner's score history; a GET form, so every view is a shareable URL."""
 
     lesson = forms.ModelChoiceField(queryset=Lesson.objects.none(), required=False,
                                     empty_label="All lessons")
-    date_from = forms.DateField(required=False, label="From",
+    date_from = forms.DateField(required=False, label="From", validators=DATE_VALIDATORS,
                                 widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To",
+    date_to = forms.DateField(required=False, label="To", validators=DATE_VALIDATORS,
                               widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
 

@@ -8,6 +8,7 @@ from tutor.settings import (
     ATTEMPT_TASK_TIME_LIMIT,
     CELERY_TASK_ALWAYS_EAGER,
     DEBUG,
+    DEMO_MODE,
     INSECURE_DEFAULT_SECRET_KEY,
     SECRET_KEY,
 )
@@ -17,6 +18,9 @@ if DEBUG:
 if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("Set SECRET_KEY to a long random value (50+ characters).")
 
+if DEMO_MODE:
+    # The demo loader creates a superuser whose password is published in the README.
+    raise ImproperlyConfigured("Production settings refuse DEMO_MODE=true.")
 if CELERY_TASK_ALWAYS_EAGER:
     # Eager tasks would assess inside the upload request and lose the retry/sweep guarantees.
     raise ImproperlyConfigured("Production settings refuse CELERY_TASK_ALWAYS_EAGER=true.")

@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
 from assessments import selectors
+from assessments.audio import AudioRejected
 from assessments.engines.base import AssessmentError
 from assessments.forms import AttemptUploadForm
 from assessments.models import Attempt, AttemptStatus
 from assessments.permissions import attempt_visible_to, lesson_practicable_by
 from assessments.services import attempt_create
+from assessments.upload_handlers import TOO_LARGE_FLAG, AudioSizeLimitUploadHandler
 from assessments.views._uploads import (
     PENDING,
     RATE_WINDOW_SECONDS,
@@ -82,18 +86,33 @@ def _accepted(request: HttpRequest, attempt: Attempt) -> HttpResponse:
     return redirect("attempt-detail", public_id=attempt.public_id)
 
 
+def _too_large_message() -> str:
+    limit_mb = round(settings.AUDIO_MAX_UPLOAD_BYTES / (1024 * 1024), 1)
+    return AudioRejected(AudioRejected.TOO_LARGE, limit_mb=limit_mb).learner_message
+
+
 def _first_error(form: AttemptUploadForm) -> str:
     for errors in form.errors.values():
         return str(errors[0])
     return "Choose a recording to send."
 
 
+@csrf_exempt  # only to install the size guard first; _attempt_upload checks the token
 @require_POST
-@login_required
 def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    # Upload handlers must be in place before anything reads the body, and the CSRF check
+    # reads it (the form's token field): Django's documented order for custom handlers.
+    request.upload_handlers.insert(0, AudioSizeLimitUploadHandler(request))
+    return _attempt_upload(request, pk)
+
+
+@csrf_protect
+@login_required
+def _attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
     lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
     form = AttemptUploadForm(request.POST, request.FILES)
-    valid = form.is_valid()
+    too_large = getattr(request, TOO_LARGE_FLAG, False)
+    valid = form.is_valid() and not too_large
     user_id = request.user.pk
     token: uuid.UUID | None = form.cleaned_data.get("submission_id")
     if token:
@@ -116,7 +135,8 @@ def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not valid:
         if token:
             submission_release(user_id=user_id, submission_id=token)
-        return _refuse(request, lesson, form, _first_error(form), 400)
+        message = _too_large_message() if too_large else _first_error(form)
+        return _refuse(request, lesson, form, message, 400)
     try:
         attempt = attempt_create(
             learner=request.user,

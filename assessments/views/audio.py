@@ -18,9 +18,15 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from assessments.permissions import attempt_visible_to
+from tutor.middleware import CONTENT_SECURITY_POLICY
 
 CHUNK_SIZE = 64 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only, and few enough that int() cannot refuse them (Python limits the digits
+# it converts); a longer number is no range we could serve, so the whole file is sent.
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
+# A stored type is served only when it is one plain audio type. The multipart part's own
+# Content-Type is free text: "audio/wav, text/html" would make a browser read text/html.
+_AUDIO_TYPE = re.compile(r"^audio/[a-z0-9][a-z0-9.+-]{0,60}$")
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -33,7 +39,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
         return None
     if first == "":  # the last N bytes
         length = int(last)
-        if length == 0:
+        if length == 0 or size == 0:
             return False
         return max(size - length, 0), size - 1
     start = int(first)
@@ -67,7 +73,7 @@ def attempt_audio(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     elif attempt.original_audio:
         stored = attempt.original_content_type.split(";")[0].strip().lower()
         field = attempt.original_audio
-        content_type = stored if stored.startswith("audio/") else "application/octet-stream"
+        content_type = stored if _AUDIO_TYPE.match(stored) else "application/octet-stream"
     else:
         raise Http404("No recording.")
     try:
@@ -105,6 +111,9 @@ def attempt_audio(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     response["Last-Modified"] = last_modified
     response["Content-Disposition"] = "inline"
+    # Opened on its own, the recording is a sandboxed document: whatever bytes a learner
+    # uploaded, nothing in them runs with this site's origin.
+    response["Content-Security-Policy"] = f"{CONTENT_SECURITY_POLICY}; sandbox"
     # Recordings are personal: no shared caches; revalidate because a re-assessment
     # replaces the converted file under the same URL.
     response["Cache-Control"] = "private, no-cache"

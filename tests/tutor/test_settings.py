@@ -34,6 +34,7 @@ def _load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "SECRET_KEY": SAFE_KEY}, "DEBUG"),
         ({"DEBUG": "false"}, "SECRET_KEY"),
         ({"DEBUG": "false", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"DEBUG": "false", "SECRET_KEY": SAFE_KEY, "DEMO_MODE": "true"}, "DEMO_MODE"),
         (
             {"DEBUG": "false", "SECRET_KEY": SAFE_KEY, "AZURE_SPEECH_KEY": "abc"},
             "AZURE_SPEECH_REGION",
