@@ -108,7 +108,7 @@ def bare_call(session: requests.Session, endpoint: str, wav: bytes, *, stream: b
     audio = prepare_audio(wav)
 
     def call() -> None:
-        headers["X-ConnectionId"] = uuid.uuid4().hex  # the double refuses reused ids
+        headers["X-ConnectionId"] = uuid.uuid4().hex  # a fresh id per request, as the client sends
         body = iter_chunks(audio, chunk_size=8192) if stream else wav
         response = session.post(endpoint, params=params, headers=headers, data=body, timeout=10)
         assert response.status_code == 200, response.text

@@ -11,9 +11,14 @@ token or ``aad#<resource>#<token>``); a 32-hex ``X-ConnectionId``, new per reque
 ``Pronunciation-Assessment`` header as strict standard base64 of UTF-8 JSON with valid keys
 and values (prosody, IPA, n-best phonemes only for en-US); a parseable 16 kHz mono 16-bit
 PCM WAV body; and for chunked uploads strict chunk framing, ``Expect: 100-continue`` and the
-whole WAV header inside the first chunk. A rule broken by the client is answered like Azure
-does (400/403 with ``{"Message": ...}``) *and* recorded in :attr:`AzureDouble.violations`;
-the fixture fails the test at teardown if any were recorded.
+whole WAV header inside the first chunk and in no later one; at most 30 s of audio. Every
+rule broken by the client is recorded in :attr:`AzureDouble.violations` (the fixture fails
+the test at teardown if any were) *and* answered the way Azure does: a bad or missing
+credential with 401/403 instead of ``100 Continue`` (before the upload), other refused
+requests with 400 ``{"Message": ...}``; rules Azure does not enforce are answered as it
+would (a malformed ``X-ConnectionId`` ignored, a left-out assessment key replaced by Azure's
+default — ``Dimension`` Basic, ``GradingSystem`` FivePoint …, no ``format=detailed`` → the
+simple format, audio over 30 s assessed anyway); see ``RecordedRequest.tolerated``.
 
 By default every valid request gets a realistic ``format=detailed`` answer built from the
 request's own settings: words of the reference text (Unicode-aware), scores, ``ErrorType``,
@@ -98,6 +103,15 @@ ASSESSMENT_KEYS_REQUIRED = (
     "EnableProsodyAssessment",
 )
 ASSESSMENT_KEYS_OPTIONAL = ("PhonemeAlphabet", "NBestPhonemeCount", "ScenarioId")
+# What Azure does when the client leaves a key out; the client must never rely on it.
+ASSESSMENT_DEFAULTS = {
+    "GradingSystem": "FivePoint (0-5 scores)",
+    "Granularity": "Phoneme",
+    "Dimension": "Basic (no fluency, completeness or word ErrorType)",
+    "EnableMiscue": "False (no omissions or insertions)",
+    "EnableProsodyAssessment": "False (no prosody)",
+}
+MAX_ASSESSED_SECONDS = 30
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
@@ -211,6 +225,8 @@ class RecordedRequest:
     assessment: dict[str, Any] | None = None
     audio_seconds: float | None = None
     violations: list[str] = field(default_factory=list)
+    # The subset of ``violations`` Azure does not refuse: it answers, but not as intended.
+    tolerated: list[str] = field(default_factory=list)
     behaviour: str = "success"
     response_status: int | None = None
     response_json: Any = None
@@ -221,6 +237,16 @@ class RecordedRequest:
             if key.lower() == name.lower():
                 return value
         return None
+
+    def tolerate(self, problem: str) -> None:
+        """A broken rule Azure answers anyway (defaults applied, id discarded …)."""
+        self.violations.append(problem)
+        self.tolerated.append(problem)
+
+    @property
+    def refusals(self) -> list[str]:
+        """The violations Azure answers with 400."""
+        return [v for v in self.violations if v not in self.tolerated]
 
     @property
     def connection_id(self) -> str | None:
@@ -299,7 +325,7 @@ def build_success(
 ) -> dict[str, Any]:
     """The ``format=detailed`` answer Azure would give for these assessment settings."""
     reference = str(assessment["ReferenceText"])
-    five_point = assessment.get("GradingSystem") == "FivePoint"
+    five_point = assessment.get("GradingSystem", "FivePoint") == "FivePoint"  # the default
     granularity = assessment.get("Granularity", "Phoneme")
     comprehensive = assessment.get("Dimension") == "Comprehensive"
     miscue = _FLAGS.get(assessment.get("EnableMiscue"), False)
@@ -521,6 +547,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.server.double._handle(self)
 
+    def handle_expect_100(self) -> bool:
+        # Azure acknowledges only a request it will take: a bad or missing credential is
+        # answered at once, instead of the 100, before the audio is uploaded.
+        return self.server.double._expect_continue(self)
+
     def do_GET(self) -> None:
         self._send_json(405, {"Message": "Only POST is supported."})
 
@@ -681,6 +712,41 @@ class AzureDouble:
             target.append(record)
             self.violations.extend(f"{record.method} {record.path}: {v}" for v in record.violations)
 
+    def _expect_continue(self, handler: _Handler) -> bool:
+        url = urlsplit(handler.path)
+        if handler.command == "POST" and url.path == STT_PATH:
+            record = RecordedRequest(
+                method=handler.command,
+                path=url.path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=dict(handler.headers.items()),
+                behaviour="refused_before_continue",
+            )
+            auth_status = self._check_auth(record)
+            if auth_status is not None:
+                record.response_status = auth_status
+                record.response_json = _ERROR_BODIES[auth_status]
+                self._record(record, self.requests)
+                handler.close_connection = True
+                handler._send_json(
+                    auth_status, _ERROR_BODIES[auth_status], headers={"Connection": "close"}
+                )
+                self._linger(handler)
+                return False
+        handler.send_response_only(100)
+        handler.end_headers()
+        return True
+
+    @staticmethod
+    def _linger(handler: _Handler) -> None:
+        """Close like a real front end: stop sending, drain the upload, then close — closing
+        with unread data would reset the connection and destroy the answer just sent."""
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_WR)
+            handler.connection.settimeout(2.0)
+            while handler.connection.recv(65536):
+                pass
+
     def _handle(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
         record = RecordedRequest(
@@ -763,9 +829,9 @@ class AzureDouble:
             record.response_status = auth_status
             handler._send_json(auth_status, _ERROR_BODIES[auth_status])
             return
-        if record.violations:
+        if record.refusals:
             record.response_status = 400
-            handler._send_json(400, {"Message": "; ".join(record.violations)})
+            handler._send_json(400, {"Message": "; ".join(record.refusals)})
             return
         self._answer(handler, record, behaviour)
 
@@ -802,12 +868,18 @@ class AzureDouble:
             handler._send_json(200, payload)
 
     def _success(self, record: RecordedRequest, options: Mapping[str, Any]) -> dict[str, Any]:
-        return build_success(
+        payload = build_success(
             record.assessment or {"ReferenceText": ""},
             language=(record.query.get("language") or ["en-US"])[0],
             audio_seconds=record.audio_seconds or 0.0,
             **options,
         )
+        if (record.query.get("format") or ["simple"])[0] != "detailed":
+            # format=simple (the default): no NBest, so no assessment at all.
+            return {
+                k: payload[k] for k in ("RecognitionStatus", "DisplayText", "Offset", "Duration")
+            }
+        return payload
 
     def _answer_status(
         self, handler: _Handler, record: RecordedRequest, behaviour: Behaviour
@@ -918,7 +990,8 @@ class AzureDouble:
         if language not in SUPPORTED_LOCALES:
             problems.append(f"language {language!r} missing or unsupported")
         if (query.get("format") or [""])[0] != "detailed":
-            problems.append("format=detailed is required for assessment")
+            # Azure answers the simple format: no NBest, so no scores.
+            record.tolerate("format=detailed is required for assessment")
         if "profanity" in query and query["profanity"][0] not in ("masked", "removed", "raw"):
             problems.append("profanity must be masked, removed or raw")
         if "cid" in query and not query["cid"][0]:
@@ -930,11 +1003,12 @@ class AzureDouble:
             problems.append("Accept must be application/json")
         connection_id = record.header("X-ConnectionId") or ""
         if not _HEX32.match(connection_id):
-            problems.append("X-ConnectionId must be 32 hex digits without dashes")
+            # Azure discards any other form; the request is served without it.
+            record.tolerate("X-ConnectionId must be 32 hex digits without dashes")
         else:
             with self._lock:
                 if connection_id in self._seen_ids:
-                    problems.append("X-ConnectionId reused: it must be new for every request")
+                    record.tolerate("X-ConnectionId reused: it must be new for every request")
                 self._seen_ids.add(connection_id)
         if record.chunked and (record.header("Expect") or "").lower() != "100-continue":
             problems.append("chunked upload without Expect: 100-continue")
@@ -963,10 +1037,13 @@ class AzureDouble:
         if not isinstance(data, dict):
             problems.append("Pronunciation-Assessment JSON is not an object")
             return None
-        missing = [k for k in ASSESSMENT_KEYS_REQUIRED if k not in data]
         unknown = set(data) - set(ASSESSMENT_KEYS_REQUIRED) - set(ASSESSMENT_KEYS_OPTIONAL)
-        if missing:
-            problems.append(f"Pronunciation-Assessment lacks {missing}")
+        if "ReferenceText" not in data:
+            problems.append("Pronunciation-Assessment lacks ['ReferenceText']")
+        for name, default in ASSESSMENT_DEFAULTS.items():
+            if name not in data:
+                # Azure applies its default; the client must say what the lesson wants.
+                record.tolerate(f"Pronunciation-Assessment lacks {name!r}: Azure uses {default}")
         if unknown:
             problems.append(f"Pronunciation-Assessment has unknown keys {sorted(unknown)}")
         text = data.get("ReferenceText")
@@ -1018,16 +1095,37 @@ class AzureDouble:
             problems.append(f"WAV must be 16 kHz mono 16-bit; got {rate} Hz x{channels} {width}B")
         if int.from_bytes(body[4:8], "little") != len(body) - 8:
             problems.append("RIFF size does not match the body length")
-        data_at = body.find(b"data", 12)
-        if data_at < 0 or len(body) - (data_at + 8) < frames * width * channels:
+        samples_at = _samples_offset(body)
+        if len(body) - samples_at < frames * width * channels:
             problems.append("WAV data shorter than its header says")
         if frames == 0:
             problems.append("WAV holds no samples")
-        if record.chunked and record.chunk_sizes and record.chunk_sizes[0] < data_at + 8:
-            problems.append("the first chunk must carry the whole WAV header")
+        if record.chunked and record.chunk_sizes:
+            if record.chunk_sizes[0] < samples_at:
+                problems.append("the first chunk must carry the whole WAV header")
+            start = record.chunk_sizes[0]
+            for size in record.chunk_sizes[1:]:
+                if body[start : start + 4] == b"RIFF" and body[start + 8 : start + 12] == b"WAVE":
+                    problems.append("a WAV header in a later chunk: only the first carries it")
+                    break
+                start += size
         record.audio_seconds = frames / rate if rate else None
         if record.audio_seconds and record.audio_seconds > 60:
             problems.append("more than 60 s of audio")
+        elif record.audio_seconds and record.audio_seconds > MAX_ASSESSED_SECONDS:
+            # Azure answers, but only the first 30 s are assessed.
+            record.tolerate("more than 30 s of audio: pronunciation assessment stops at 30 s")
+
+
+def _samples_offset(body: bytes) -> int:
+    """Where the samples start: walk the RIFF chunks to ``data``."""
+    position = 12
+    while position + 8 <= len(body):
+        size = int.from_bytes(body[position + 4 : position + 8], "little")
+        if body[position : position + 4] == b"data":
+            return position + 8
+        position += 8 + size + (size & 1)
+    return len(body)
 
 
 # ---------------------------------------------------------------------------- fixture

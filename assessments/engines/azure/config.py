@@ -7,6 +7,7 @@ naming the setting to fix, not on a learner's first recording.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from assessments.engines.azure.credentials import AUTH_KEY, AzureCredentials
 
 STT_PATH = "/speech/recognition/conversation/cognitiveservices/v1"
+TOKEN_PATH = "/sts/v1.0/issueToken"  # noqa: S105 - a URL path
+_REGION = re.compile(r"^[a-z0-9]+$")
 PROFANITY_OPTIONS = ("", "masked", "removed", "raw")
 
 
@@ -25,7 +28,7 @@ def region_endpoint(region: str) -> str:
 
 
 def region_token_endpoint(region: str) -> str:
-    return f"https://{region}.api.cognitive.microsoft.com/sts/v1.0/issueToken"
+    return f"https://{region}.api.cognitive.microsoft.com{TOKEN_PATH}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -38,7 +41,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def normalise_endpoint(url: str, *, setting: str) -> str:
-    """Check a full endpoint URL; a bare host gets the short-audio path appended.
+    """Check a full endpoint URL; a bare host gets the short-audio (or issueToken) path.
 
     Plain ``http`` is accepted only for loopback (a local test double) so that a key
     never crosses a network unencrypted.
@@ -53,8 +56,8 @@ def normalise_endpoint(url: str, *, setting: str) -> str:
     if parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{setting} must not carry a query string; got {url!r}.")
     path = parts.path.rstrip("/")
-    if setting == "AZURE_SPEECH_ENDPOINT" and not path:
-        path = STT_PATH
+    if not path:
+        path = TOKEN_PATH if setting == "AZURE_SPEECH_TOKEN_ENDPOINT" else STT_PATH
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
@@ -82,7 +85,12 @@ class AzureConfig:
             value = getattr(settings, name, default)
             return default if value is None else value
 
-        region = str(get("AZURE_SPEECH_REGION", "")).strip()
+        region = str(get("AZURE_SPEECH_REGION", "")).strip().lower()
+        if region and not _REGION.match(region):
+            raise ImproperlyConfigured(
+                "AZURE_SPEECH_REGION must be a region identifier such as 'westeurope' "
+                f"(letters and digits, no spaces); got {region!r}."
+            )
         endpoint = str(get("AZURE_SPEECH_ENDPOINT", "")).strip()
         if endpoint:
             endpoint = normalise_endpoint(endpoint, setting="AZURE_SPEECH_ENDPOINT")

@@ -34,6 +34,7 @@ _SCORE_KEYS = {
 }
 # The SDK's JSON reports the status as an enum number; only 0 (Success) is documented.
 _NUMERIC_STATUS = {0: RecognitionStatus.SUCCESS}
+_BREAK_ERRORS = (ErrorType.UNEXPECTED_BREAK, ErrorType.MISSING_BREAK)
 
 
 class _Shape(Exception):
@@ -167,6 +168,10 @@ def _word(item: dict[str, Any], *, grading_system: str, threshold: float) -> Wor
         accuracy = None
     feedback = _obj(_get(item, "Feedback"), "Feedback")
     prosody = _prosody(_obj(feedback.get("Prosody"), "Feedback.Prosody"), threshold=threshold)
+    if prosody is not None and error_type in _BREAK_ERRORS:
+        # A break error the service put on the word is decided by our threshold too, or the
+        # word and its prosody feedback would disagree.
+        error_type = ErrorType.NONE
     if prosody is not None and error_type == ErrorType.NONE:
         # A word said correctly can still carry a prosody error; surface the first one.
         flagged = prosody.break_error_types + prosody.intonation_error_types

@@ -97,8 +97,10 @@ def request_headers(
         auth[0]: auth[1],
     }
     if stream:
-        # requests frames an iterator body as chunked; the header states it explicitly and
-        # Expect lets the service refuse (401, 400) before the audio is uploaded.
+        # requests frames an iterator body as chunked; the header states it explicitly.
+        # Microsoft requires Expect with chunked uploads. urllib3 does not wait for the
+        # interim 100 before sending the body; a refusal the service sends instead of the
+        # 100 (bad key …) is still read, since urllib3 reads the answer after a broken pipe.
         headers["Transfer-Encoding"] = "chunked"
         headers["Expect"] = "100-continue"
     return headers
@@ -112,59 +114,97 @@ class PreparedAudio:
     trimmed: bool
 
 
+# A data size a recorder writes when it cannot seek back to fill it in (piped ffmpeg …).
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+
 def prepare_audio(wav: bytes) -> PreparedAudio:
-    """Check the WAV is 16 kHz mono 16-bit PCM and cut it to the 30 s Azure assesses."""
+    """Check the WAV is 16 kHz mono 16-bit PCM, cut it to the 30 s Azure assesses, and make
+    its header agree with its data.
+
+    A header whose sizes disagree with the bytes that follow (a recording cut short, a
+    streamed header with placeholder sizes, chunks after ``data``), or an extensible PCM
+    header, is rewritten as a plain 44-byte PCM header over the samples actually present:
+    Azure refuses or misreads such files.
+    """
     try:
-        with wave.open(io.BytesIO(wav), "rb") as reader:
-            channels, width, rate, frames = (
-                reader.getnchannels(),
-                reader.getsampwidth(),
-                reader.getframerate(),
-                reader.getnframes(),
-            )
-    except (wave.Error, EOFError) as exc:
+        tag, channels, rate, width, data_at, declared = _read_header(wav)
+    except ValueError as exc:
         raise AzureAudioRejected(
             "unsupported_audio", LEARNER_AUDIO, operator_message=f"Not a PCM WAV file: {exc}."
         ) from exc
-    if (channels, width, rate) != (1, 2, SAMPLE_RATE):
+    if tag not in (_PCM, _EXTENSIBLE) or (channels, width, rate) != (1, 2, SAMPLE_RATE):
         raise AzureAudioRejected(
             "unsupported_audio",
             LEARNER_AUDIO,
             operator_message=(
-                f"Azure needs 16 kHz mono 16-bit PCM; got {rate} Hz, {channels} channel(s), "
-                f"{width * 8}-bit."
+                f"Azure needs 16 kHz mono 16-bit PCM; got format {tag:#x}, {rate} Hz, "
+                f"{channels} channel(s), {width * 8}-bit."
             ),
         )
-    data_at = _data_offset(wav)
-    available = (len(wav) - data_at) // 2
-    frames = min(frames, available)
+    remaining = len(wav) - data_at
+    size = remaining if declared in _UNKNOWN_SIZES else min(declared, remaining)
+    frames = size // 2
     if frames <= 0:
         raise AzureAudioRejected(
             "empty_audio", LEARNER_AUDIO, operator_message="The WAV file holds no samples."
         )
     limit = MAX_ASSESSED_SECONDS * SAMPLE_RATE
-    if frames > limit:
+    trimmed = frames > limit
+    frames = min(frames, limit)
+    consistent = (
+        not trimmed
+        and tag == _PCM  # an extensible header is rewritten as the plain PCM one
+        and declared == remaining == frames * 2
+        and int.from_bytes(wav[4:8], "little") == len(wav) - 8
+    )
+    if not consistent:
         return PreparedAudio(
-            wav=_pcm_to_wav(wav[data_at : data_at + limit * 2]),
+            wav=_pcm_to_wav(wav[data_at : data_at + frames * 2]),
             header_length=44,
-            duration_ms=MAX_ASSESSED_SECONDS * 1000,
-            trimmed=True,
+            duration_ms=frames * 1000 // SAMPLE_RATE,
+            trimmed=trimmed,
         )
     return PreparedAudio(
         wav=wav, header_length=data_at, duration_ms=frames * 1000 // SAMPLE_RATE, trimmed=False
     )
 
 
-def _data_offset(wav: bytes) -> int:
-    """Offset of the first sample: walk the RIFF chunks to ``data`` (LIST chunks vary)."""
+_PCM = 0x0001
+_EXTENSIBLE = 0xFFFE
+# KSDATAFORMAT_SUBTYPE_PCM, the sub-format GUID of an extensible PCM header.
+_PCM_SUBFORMAT = bytes.fromhex("0100000000001000800000aa00389b71")
+
+
+def _read_header(wav: bytes) -> tuple[int, int, int, int, int, int]:
+    """``(format tag, channels, rate, bytes per sample, first sample offset, declared data
+    size)`` from the RIFF chunks. Written by hand rather than with :mod:`wave`, which refuses
+    headers whose RIFF size is a placeholder (0 or 0xFFFFFFFF, as streaming recorders write).
+    """
+    if len(wav) < 12 or wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        raise ValueError("no RIFF/WAVE header")
+    fmt: tuple[int, int, int, int] | None = None
     position = 12
     while position + 8 <= len(wav):
         chunk_id = wav[position : position + 4]
         size = int.from_bytes(wav[position + 4 : position + 8], "little")
-        if chunk_id == b"data":
-            return position + 8
-        position += 8 + size + (size & 1)
-    return len(wav)
+        body = position + 8
+        if chunk_id == b"fmt ":
+            if size < 16 or body + 16 > len(wav):
+                raise ValueError("short fmt chunk")
+            tag = int.from_bytes(wav[body : body + 2], "little")
+            channels = int.from_bytes(wav[body + 2 : body + 4], "little")
+            rate = int.from_bytes(wav[body + 4 : body + 8], "little")
+            bits = int.from_bytes(wav[body + 14 : body + 16], "little")
+            if tag == _EXTENSIBLE and (size < 40 or wav[body + 24 : body + 40] != _PCM_SUBFORMAT):
+                tag = -1  # extensible, but not PCM
+            fmt = (tag, channels, rate, (bits + 7) // 8)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise ValueError("data before fmt")
+            return (*fmt, body, size)
+        position = body + size + (size & 1)
+    raise ValueError("no fmt and data chunks")
 
 
 def _pcm_to_wav(pcm: bytes) -> bytes:

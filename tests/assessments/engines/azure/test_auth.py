@@ -154,3 +154,25 @@ def test_stale_entra_token_is_an_operator_error(settings, make_engine, wav, azur
 
     assert caught.value.code == "azure_unauthorized"
     assert len(azure_double.requests) == 1
+
+
+def test_token_is_cached_for_nine_minutes_of_its_ten(token_mode, wav, clock):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    class Recording(LocMemCache):
+        def __init__(self) -> None:
+            super().__init__("azure-token-ttl", {})
+            self.timeouts: dict[str, float | None] = {}
+
+        def set(self, key, value, timeout=None, version=None):
+            self.timeouts[key] = timeout
+            return super().set(key, value, timeout=timeout, version=version)
+
+    cache = Recording()
+    engine = AzureEngine.from_settings(sleep=clock.sleep, clock=clock.now, cache=cache)
+
+    engine.assess(wav=wav, settings=LESSON)
+    engine.assess(wav=wav, settings=LESSON)
+
+    assert cache.timeouts == {engine.auth.cache_key: 9 * 60}
+    assert len(token_mode.token_requests) == 1

@@ -91,3 +91,37 @@ def test_one_pooled_session_per_process():
     assert process_session() is process_session()
     adapter = process_session().get_adapter("https://westeurope.stt.speech.microsoft.com/")
     assert adapter.max_retries.total == 0  # retries are the engine's, not urllib3's
+
+
+def test_a_bare_token_host_gets_the_issue_token_path(settings):
+    settings.AZURE_SPEECH_KEY = "k"
+    settings.AZURE_SPEECH_AUTH = "token"
+    settings.AZURE_SPEECH_REGION = ""
+    settings.AZURE_SPEECH_ENDPOINT = "https://my-speech.cognitiveservices.azure.com"
+    settings.AZURE_SPEECH_TOKEN_ENDPOINT = "https://my-speech.cognitiveservices.azure.com/"
+
+    config = AzureConfig.from_settings()
+
+    assert config.credentials.token_endpoint == (
+        "https://my-speech.cognitiveservices.azure.com/sts/v1.0/issueToken"
+    )
+
+
+@pytest.mark.parametrize("region", ["West Europe", "westeurope.stt", "west/europe"])
+def test_a_region_that_is_not_an_identifier_is_refused(settings, region):
+    settings.AZURE_SPEECH_KEY = "k"
+    settings.AZURE_SPEECH_REGION = region
+    settings.AZURE_SPEECH_ENDPOINT = ""
+
+    with pytest.raises(ImproperlyConfigured) as caught:
+        AzureConfig.from_settings()
+
+    assert "AZURE_SPEECH_REGION" in str(caught.value)
+
+
+def test_region_is_case_insensitive(settings):
+    settings.AZURE_SPEECH_KEY = "k"
+    settings.AZURE_SPEECH_REGION = " WestEurope "
+    settings.AZURE_SPEECH_ENDPOINT = ""
+
+    assert AzureConfig.from_settings().endpoint.startswith("https://westeurope.stt.")

@@ -24,6 +24,11 @@ GOOD_ASSESSMENT = {
 }
 
 
+# A reference text whose JSON encodes to bytes with '+'/'/' in standard base64.
+URLSAFE_JSON = json.dumps({**GOOD_ASSESSMENT, "ReferenceText": "??>>~~"}).encode()
+assert set(base64.b64encode(URLSAFE_JSON).decode()) & {"+", "/"}
+
+
 def encode(data: dict | str) -> str:
     text = data if isinstance(data, str) else json.dumps(data)
     return base64.b64encode(text.encode("utf-8")).decode()
@@ -70,7 +75,6 @@ def test_a_correct_request_is_accepted(double):
     [
         ({"Content-Type": "audio/wav"}, "Content-Type"),
         ({"Accept": "text/xml"}, "Accept"),
-        ({"X-ConnectionId": "0123-4567"}, "X-ConnectionId"),
         ({"Pronunciation-Assessment": None}, "header missing"),
         ({"Pronunciation-Assessment": "eyJ!!"}, "base64"),
         ({"Pronunciation-Assessment": encode('{"ReferenceText": "say "hi""}')}, "valid JSON"),
@@ -80,6 +84,12 @@ def test_a_correct_request_is_accepted(double):
             "Dimension",
         ),
         ({"Pronunciation-Assessment": encode({**GOOD_ASSESSMENT, "Extra": 1})}, "unknown keys"),
+        (
+            {"Pronunciation-Assessment": base64.urlsafe_b64encode(URLSAFE_JSON).decode()},
+            "standard base64",
+        ),
+        ({"Accept": None}, "Accept"),
+        ({"Authorization": "Bearer x"}, "both a key and an Authorization"),
     ],
 )
 def test_header_rules(double, overrides, fragment):
@@ -93,9 +103,10 @@ def test_header_rules(double, overrides, fragment):
     ("params", "fragment"),
     [
         ({"format": "detailed"}, "language"),
-        ({"language": "en-US"}, "format=detailed"),
         ({"language": "en-US", "format": "detailed", "foo": "1"}, "unknown query"),
         ({"language": "en-US", "format": "detailed", "profanity": "hide"}, "profanity"),
+        ({"language": "en-US", "format": "detailed", "cid": ""}, "empty cid"),
+        ({"language": "xx-XX", "format": "detailed"}, "language"),
     ],
 )
 def test_query_rules(double, params, fragment):
@@ -105,13 +116,105 @@ def test_query_rules(double, params, fragment):
     assert any(fragment in v for v in double.violations), double.violations
 
 
-def test_prosody_outside_en_us_is_refused(double):
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # prosody on, from GOOD_ASSESSMENT
+        {"EnableProsodyAssessment": "False", "PhonemeAlphabet": "IPA"},
+        {"EnableProsodyAssessment": "False", "NBestPhonemeCount": 3},
+    ],
+)
+def test_en_us_only_features_elsewhere_are_refused(double, extra):
     params = {"language": "de-DE", "format": "detailed"}
+    headers = good_headers(
+        double, **{"Pronunciation-Assessment": encode({**GOOD_ASSESSMENT, **extra})}
+    )
 
-    response = post(double, headers=good_headers(double), params=params)
+    response = post(double, headers=headers, params=params)
 
     assert response.status_code == 400
     assert any("en-US only" in v for v in double.violations)
+
+
+def test_unknown_path_is_a_404_and_a_violation(double):
+    response = requests.post(
+        f"{double.base_url}/speech/recognition/interactive/cognitiveservices/v1",
+        params={"language": "en-US", "format": "detailed"},
+        headers=good_headers(double),
+        data=make_wav(seconds=0.2),
+        timeout=5,
+    )
+
+    assert response.status_code == 404
+    assert any("unknown path" in v for v in double.violations)
+
+
+def without(key: str) -> dict:
+    return {k: v for k, v in GOOD_ASSESSMENT.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "params", "data", "fragment", "check"),
+    [
+        # Azure discards a malformed id and serves the request.
+        ({"X-ConnectionId": "0123-4567"}, None, None, "X-ConnectionId", None),
+        # No Dimension: Azure's default Basic, so no fluency, completeness or ErrorType.
+        (
+            {"Pronunciation-Assessment": encode(without("Dimension"))},
+            None,
+            None,
+            "'Dimension'",
+            lambda best: "FluencyScore" not in best and "ErrorType" not in best["Words"][0],
+        ),
+        # No GradingSystem: Azure's default FivePoint.
+        (
+            {"Pronunciation-Assessment": encode(without("GradingSystem"))},
+            None,
+            None,
+            "'GradingSystem'",
+            lambda best: 0 <= best["AccuracyScore"] <= 5,
+        ),
+        # No format=detailed: the simple answer, with no NBest and no scores.
+        ({}, {"language": "en-US"}, None, "format=detailed", None),
+        # Over 30 s: answered, but Azure only assesses the first 30 s.
+        ({}, None, make_wav(seconds=31), "30 s", None),
+    ],
+)
+def test_rules_azure_tolerates_are_recorded_but_answered(
+    double, overrides, params, data, fragment, check
+):
+    response = post(double, headers=good_headers(double, **overrides), params=params, data=data)
+
+    assert response.status_code == 200, response.text
+    assert any(fragment in v for v in double.violations), double.violations
+    record = double.last_request
+    assert record.tolerated == record.violations and record.refusals == []
+    if params == {"language": "en-US"}:
+        assert "NBest" not in response.json() and "DisplayText" in response.json()
+    if check is not None:
+        assert check(response.json()["NBest"][0])
+
+
+def test_a_bad_key_is_refused_before_the_upload(double):
+    host, port = urlsplit(double.base_url).hostname, urlsplit(double.base_url).port
+    headers = good_headers(
+        double,
+        **{"Ocp-Apim-Subscription-Key": "wrong", "Transfer-Encoding": "chunked"},
+        Expect="100-continue",
+    )
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (
+        "POST /speech/recognition/conversation/cognitiveservices/v1?language=en-US&format=detailed "
+        f"HTTP/1.1\r\nHost: {host}\r\n{head}\r\n"
+    ).encode()
+
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(request)  # headers only: wait for 100 Continue like a careful client
+        answer = sock.recv(65536)
+
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:40]
+    assert double.last_request.behaviour == "refused_before_continue"
+    assert double.last_request.body == b""
 
 
 @pytest.mark.parametrize(
@@ -165,6 +268,16 @@ def test_chunked_upload_needs_expect_and_the_header_in_the_first_chunk(double):
     assert any("first chunk" in v for v in double.violations)
 
 
+def test_a_wav_header_in_a_later_chunk_is_flagged(double):
+    # A classic streaming bug: every chunk sent as a little WAV file of its own.
+    pieces = [make_wav(seconds=0.25), make_wav(seconds=0.25)]
+    headers = good_headers(double, Expect="100-continue")
+
+    post(double, headers=headers, data=iter(pieces))
+
+    assert any("later chunk" in v for v in double.violations), double.violations
+
+
 def test_malformed_chunk_framing_is_flagged(double):
     host, port = urlsplit(double.base_url).hostname, urlsplit(double.base_url).port
     headers = good_headers(double, **{"Transfer-Encoding": "chunked", "Expect": "100-continue"})
@@ -201,6 +314,8 @@ def test_token_endpoint_checks_its_request(double):
     assert token.status_code == 200 and token.text in double.issued_tokens
     assert wrong.status_code == 401
     assert any("Content-Type" in v for v in double.violations)
+    assert any("Content-Length: 0" in v for v in double.violations)
+    assert any("body must be empty" in v for v in double.violations)
 
 
 def test_success_builder_respects_settings():

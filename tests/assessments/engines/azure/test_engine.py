@@ -389,3 +389,92 @@ def test_backoff_uses_injected_randomness(settings, azure_double, wav, reading, 
 
     expected = random.Random(7).uniform(0, 0.01 / 2) + 0.01 / 2
     assert clock.sleeps == [pytest.approx(expected)]
+
+
+def test_a_bad_key_on_a_long_streamed_upload_is_still_a_401(
+    settings, make_engine, reading, azure_double, clock
+):
+    # The double refuses the credential instead of sending 100 Continue, while the client is
+    # already uploading 20 s of audio: the client must read that 401, not report a broken
+    # connection (which would be retried and blamed on the network).
+    settings.AZURE_SPEECH_KEY = "not-the-key"
+
+    with pytest.raises(AzureConfigurationError) as caught:
+        make_engine().assess(wav=make_wav(seconds=20), settings=reading)
+
+    assert caught.value.code == "azure_unauthorized"
+    assert [r.behaviour for r in azure_double.requests] == ["refused_before_continue"]
+    assert clock.sleeps == []
+
+
+def _wav_with_sizes(wav: bytes, *, riff: int, data: int) -> bytes:
+    return wav[:4] + riff.to_bytes(4, "little") + wav[8:40] + data.to_bytes(4, "little") + wav[44:]
+
+
+def _wav_with_list_chunk(wav: bytes) -> bytes:
+    info = b"LIST" + (12).to_bytes(4, "little") + b"INFOISFT" + (0).to_bytes(4, "little")
+    body = wav[12:36] + info + wav[36:]
+    return b"RIFF" + (len(body) + 4).to_bytes(4, "little") + b"WAVE" + body
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "seconds"),
+    [
+        ("cut short", lambda w: w[:-101], 1.5 - 101 / 32000),
+        ("streamed header", lambda w: _wav_with_sizes(w, riff=0xFFFFFFFF, data=0xFFFFFFFF), 1.5),
+        ("zero sizes", lambda w: _wav_with_sizes(w, riff=0, data=0), 1.5),
+        ("LIST chunk", _wav_with_list_chunk, 1.5),
+    ],
+)
+def test_wav_headers_that_disagree_with_the_data_are_repaired(
+    name, damage, seconds, make_engine, wav, reading, azure_double
+):
+    result = make_engine().assess(wav=damage(wav), settings=reading)
+
+    sent = azure_double.last_request
+    assert sent.response_status == 200 and sent.violations == [], name
+    assert sent.audio_seconds == pytest.approx(seconds, abs=1e-3)
+    assert sent.chunk_sizes[0] >= len(sent.body) - int(seconds * 32000)  # header in chunk 1
+    assert result.audio_duration_ms == int(seconds * 1000)
+
+
+def test_every_request_carries_timeouts(azure_double, wav, reading, clock, settings):
+    from assessments.engines.azure import AzureEngine
+    from assessments.engines.azure.transport import process_session
+
+    settings.AZURE_SPEECH_AUTH = "token"
+    seen: list[object] = []
+
+    class Recording:
+        def post(self, url, **kwargs):
+            seen.append(kwargs.get("timeout"))
+            return process_session().post(url, **kwargs)
+
+    engine = AzureEngine.from_settings(
+        sleep=clock.sleep, clock=clock.now, session_factory=Recording
+    )
+    engine.assess(wav=wav, settings=reading)
+
+    assert len(seen) == 2  # issueToken, then the assessment
+    assert all(t == (2.0, 5.0) for t in seen)
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_after_is_honoured_for_throttling_and_outages(
+    code, make_engine, wav, reading, azure_double, clock
+):
+    azure_double.enqueue(status(code, retry_after="1.5"))
+
+    assert make_engine().assess(wav=wav, settings=reading).succeeded
+    assert clock.sleeps == [1.5]
+
+
+def test_the_request_never_relies_on_azure_defaults(make_engine, wav, azure_double):
+    # Left out, Dimension falls back to Basic (no fluency/completeness/ErrorType) and
+    # GradingSystem to FivePoint: the client states every one.
+    make_engine().assess(wav=wav, settings=AssessmentSettings(reference_text="Hello there"))
+
+    sent = azure_double.last_request.assessment
+    assert {"Dimension", "GradingSystem", "Granularity", "EnableMiscue"} <= set(sent)
+    assert sent["Dimension"] == "Comprehensive"
+    assert azure_double.last_request.tolerated == []

@@ -176,3 +176,45 @@ def test_malformed_shapes_raise_bad_response(payload):
 def test_missing_recognition_status_is_a_bad_response(payload):
     with pytest.raises(AzureBadResponse):
         recognition_status(payload)
+
+
+def test_the_first_nbest_alternative_is_the_assessed_one():
+    # As in Microsoft's detailed example, a later alternative may carry a higher confidence;
+    # the scores belong to the first.
+    payload = {
+        "RecognitionStatus": "Success",
+        "NBest": [
+            {"Confidence": 0.90, "Display": "Good morning.", "AccuracyScore": 80.0, "Words": []},
+            {"Confidence": 0.95, "Display": "Good mourning.", "AccuracyScore": 40.0, "Words": []},
+        ],
+    }
+
+    result = parse_result(payload, grading_system="HundredMark")
+
+    assert result.recognized_text == "Good morning." and result.accuracy == 80.0
+
+
+@pytest.mark.parametrize(
+    ("confidence", "expected"), [(0.5, ErrorType.NONE), (0.9, ErrorType.UNEXPECTED_BREAK)]
+)
+def test_a_break_error_type_from_the_service_is_thresholded_too(confidence, expected):
+    word = {
+        "Word": "tea",
+        "AccuracyScore": 90.0,
+        "ErrorType": "UnexpectedBreak",
+        "Feedback": {
+            "Prosody": {
+                "Break": {
+                    "ErrorTypes": ["UnexpectedBreak"],
+                    "UnexpectedBreak": {"Confidence": confidence},
+                    "MissingBreak": {"Confidence": 0.0},
+                }
+            }
+        },
+    }
+    payload = {"RecognitionStatus": "Success", "NBest": [{"Words": [word]}]}
+
+    parsed = parse_result(payload, grading_system="HundredMark").words[0]
+
+    assert parsed.error_type == expected
+    assert parsed.prosody.unexpected_break == (expected == ErrorType.UNEXPECTED_BREAK)

@@ -143,3 +143,42 @@ def test_unusable_audio_is_refused_locally(wav, code):
         prepare_audio(wav)
     assert caught.value.code == code
     assert not caught.value.retryable
+
+
+def _extensible(wav: bytes, subformat: bytes) -> bytes:
+    """The same samples behind a WAVE_FORMAT_EXTENSIBLE header."""
+    fmt = (
+        (0xFFFE).to_bytes(2, "little")
+        + wav[22:36]  # channels, rate, byte rate, block align, bits
+        + (22).to_bytes(2, "little")
+        + (16).to_bytes(2, "little")
+        + (4).to_bytes(4, "little")
+        + subformat
+    )
+    body = b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt + wav[36:]
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
+FLOAT_GUID = bytes.fromhex("0300000000001000800000aa00389b71")
+
+
+def test_extensible_pcm_is_sent_as_plain_pcm():
+    plain = make_wav(seconds=0.5)
+
+    audio = prepare_audio(_extensible(plain, PCM_GUID))
+
+    assert audio.wav == plain and audio.header_length == 44 and not audio.trimmed
+
+
+def test_extensible_float_is_refused():
+    with pytest.raises(AzureAudioRejected):
+        prepare_audio(_extensible(make_wav(seconds=0.5), FLOAT_GUID))
+
+
+def test_exactly_30_seconds_is_sent_whole():
+    wav = make_wav(seconds=30.0)
+
+    audio = prepare_audio(wav)
+
+    assert not audio.trimmed and audio.wav == wav and audio.duration_ms == 30_000
