@@ -74,17 +74,18 @@ def five_point(value: Any) -> str:
 
 @register.simple_tag
 def word_markers(word: Any) -> list[dict[str, str]]:
-    """The markers to draw before a word: breaks and monotone, each with a symbol and text."""
+    """The markers to draw before a word: breaks and monotone, each with its kind and text.
+
+    The kind picks the icon (``partials/marker_icon.html``); the label is the screen-reader
+    text and tooltip.
+    """
     markers = []
     if getattr(word, "unexpected_break", False) or word.error_type == ErrorType.UNEXPECTED_BREAK:
-        markers.append({"kind": "break", "symbol": "⏸",
-                        "label": ERROR_LABELS[ErrorType.UNEXPECTED_BREAK]})
+        markers.append({"kind": "break", "label": ERROR_LABELS[ErrorType.UNEXPECTED_BREAK]})
     if getattr(word, "missing_break", False) or word.error_type == ErrorType.MISSING_BREAK:
-        markers.append({"kind": "nobreak", "symbol": "⇥",
-                        "label": ERROR_LABELS[ErrorType.MISSING_BREAK]})
+        markers.append({"kind": "nobreak", "label": ERROR_LABELS[ErrorType.MISSING_BREAK]})
     if getattr(word, "monotone", False) or word.error_type == ErrorType.MONOTONE:
-        markers.append({"kind": "monotone", "symbol": "〰",
-                        "label": ERROR_LABELS[ErrorType.MONOTONE]})
+        markers.append({"kind": "monotone", "label": ERROR_LABELS[ErrorType.MONOTONE]})
     return markers
 
 

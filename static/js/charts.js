@@ -37,7 +37,10 @@ function options(spec) {
     animation: false,
     interaction: { mode: "index", intersect: false },
     spanGaps: true,
-    scales: { x: { stacked }, y },
+    // Room for points at 100 (otherwise cut in half at the top edge).
+    layout: { padding: { top: 8, right: 8 } },
+    // A single attempt would sit on the y axis: centre it instead.
+    scales: { x: { stacked, offset: spec.type === "bar" || (spec.labels || []).length < 2 }, y },
     plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } },
   };
 }
@@ -53,6 +56,7 @@ function config(spec) {
       backgroundColor: type === "bar" ? `${colour}cc` : colour,
       pointStyle: POINTS[index % POINTS.length],
       pointRadius: 4,
+      clip: false,
       borderDash: type === "line" ? DASHES[index % DASHES.length] : undefined,
     };
   });
@@ -104,8 +108,26 @@ async function loadSpec(canvas) {
   });
   if (!response.ok) throw new Error(`Chart data: HTTP ${response.status}`);
   const spec = await response.json();
-  appendTable(canvas, spec);
+  if (!isEmpty(spec)) appendTable(canvas, spec);
   return spec;
+}
+
+// Nothing to draw: no numbers at all, or (for counts) only zeros.
+function isEmpty(spec) {
+  const counts = typeof spec.y_max !== "number";
+  return !(spec.datasets || []).some((dataset) =>
+    (dataset.data || []).some((value) => typeof value === "number" && (!counts || value !== 0)),
+  );
+}
+
+function showEmpty(canvas) {
+  const box = canvas.closest(".chart-box");
+  const message = document.createElement("p");
+  message.className = "chart-empty";
+  message.textContent = canvas.dataset.chartEmpty || "Nothing to show yet.";
+  canvas.hidden = true;
+  if (box) box.classList.add("chart-box--empty");
+  (box || canvas).after(message);
 }
 
 async function draw(canvas) {
@@ -113,6 +135,10 @@ async function draw(canvas) {
   canvas.dataset.chartDrawn = "1";
   try {
     const spec = await loadSpec(canvas);
+    if (spec && isEmpty(spec)) {
+      showEmpty(canvas);
+      return;
+    }
     if (!spec || !window.Chart) return; // the table (or nothing) remains
     new window.Chart(canvas, config(spec));
   } catch (error) {

@@ -76,6 +76,7 @@ function setup(section, form) {
   const recordButton = section.querySelector('[data-action="record"]');
   const recordLabel = section.querySelector("[data-record-label]");
   const stopButton = section.querySelector('[data-action="stop"]');
+  const indicator = section.querySelector("[data-recording-indicator]");
   const elapsed = section.querySelector("[data-elapsed]");
   const level = section.querySelector("[data-level]");
   const preview = section.querySelector("[data-preview]");
@@ -100,6 +101,20 @@ function setup(section, form) {
   const showProblem = (message) => {
     problem.textContent = message;
     problem.hidden = !message;
+  };
+  // Problems with sending are shown next to the send button, where the learner is looking.
+  const showSendProblem = (message) => {
+    feedback.textContent = "";
+    const notice = document.createElement("p");
+    notice.className = "notice notice--error";
+    notice.setAttribute("role", "alert");
+    notice.textContent = message;
+    feedback.appendChild(notice);
+  };
+  const setRecording = (on) => {
+    recordButton.hidden = on;
+    stopButton.hidden = !on;
+    if (indicator) indicator.hidden = !on;
   };
   const say = (message) => {
     status.textContent = message;
@@ -184,8 +199,7 @@ function setup(section, form) {
     recorder.start(250);
     elapsed.textContent = "0:00";
     preview.hidden = true;
-    recordButton.hidden = true;
-    stopButton.hidden = false;
+    setRecording(true);
     stopButton.focus();
     submitButton.disabled = true;
     say(`Recording… it stops by itself after ${maxSeconds} seconds.`);
@@ -195,6 +209,7 @@ function setup(section, form) {
     if (!session) return;
     const { recorder, stream, stopMeter, timer } = session;
     session = null;
+    if (indicator) indicator.hidden = true;
     clearInterval(timer);
     if (stopMeter) stopMeter();
     if (recorder.state !== "inactive") recorder.stop();
@@ -206,8 +221,7 @@ function setup(section, form) {
     recording = { blob, type };
     previewAudio.src = URL.createObjectURL(blob);
     preview.hidden = false;
-    stopButton.hidden = true;
-    recordButton.hidden = false;
+    setRecording(false);
     recordLabel.textContent = "Record again";
     if (fileInput) fileInput.value = "";
     freshToken();
@@ -227,8 +241,8 @@ function setup(section, form) {
     if (sending) return; // a second click while the first upload runs does nothing
     const hasFile = fileInput && fileInput.files && fileInput.files.length > 0;
     if (!recording && !hasFile) {
-      feedback.textContent = "";
-      showProblem(MESSAGES.nothing);
+      showProblem("");
+      showSendProblem(MESSAGES.nothing);
       return;
     }
     showProblem("");
@@ -263,21 +277,22 @@ function setup(section, form) {
         // Accepted: keep the button off until the learner records or picks something new.
         swapInto(slot, request.responseText);
         say("");
+        // On a phone the panel would start below the fold: bring it into view.
+        slot.scrollIntoView({ block: "start" });
         return;
       }
       submitButton.disabled = false;
       if (request.status >= 400 && request.status < 500 && request.responseText) {
         swapInto(feedback, request.responseText);
       } else {
-        feedback.textContent = "";
-        showProblem(MESSAGES.network);
+        showSendProblem(MESSAGES.network);
       }
     });
     request.addEventListener("error", () => {
       sending = false;
       resetProgress();
       submitButton.disabled = false;
-      showProblem(MESSAGES.network);
+      showSendProblem(MESSAGES.network);
     });
     live.textContent = "Sending your recording…";
     request.send(data);
@@ -305,6 +320,7 @@ function setup(section, form) {
         freshToken();
         submitButton.disabled = false;
         showProblem("");
+        feedback.textContent = "";
       }
     });
   }

@@ -39,7 +39,7 @@ def test_band_labels_and_number_formats():
 def test_word_markers_from_flags_and_error_type(db):
     word = WordResultFactory(unexpected_break=True, monotone=True)
     assert [m["kind"] for m in word_markers(word)] == ["break", "monotone"]
-    assert all(m["label"] and m["symbol"] for m in word_markers(word))
+    assert all(m["label"] and m["kind"] for m in word_markers(word))
     missing = WordResultFactory(error_type="MissingBreak")
     assert [m["kind"] for m in word_markers(missing)] == ["nobreak"]
     assert word_markers(WordResultFactory()) == []
