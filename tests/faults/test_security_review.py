@@ -142,3 +142,10 @@ def test_extreme_history_dates_are_a_form_error_not_a_500(school, query, name, s
     assert response.status_code == 200, response.status_code
     if name == "teacher-learner":
         assert b"field-error" in response.content
+
+
+def test_signed_in_responses_are_private_to_the_browser(school, client):
+    client.force_login(school.teacher)
+    chart = client.get(reverse("teacher-class-chart-scores", args=[school.classroom.pk]))
+    assert chart.status_code == 200
+    assert "private" in chart["Cache-Control"]
