@@ -246,39 +246,34 @@ class MissedItem:
 
 def word_list_most_missed(*, attempts: QuerySet[Attempt], limit: int = 10) -> list[MissedItem]:
     """Reference words most often omitted or mispronounced in ``attempts`` (case-folded)."""
-    rows = (
-        WordResult.objects.filter(attempt__in=attempts.order_by().values("pk"))
-        .exclude(error_type=ErrorType.INSERTION)  # not in the text: nothing to practise
-        .annotate(text=Lower("word"))
-        .values("text")
-        .annotate(
-            misses=Count("pk", filter=MISSED_WORD),
-            occurrences=Count("pk"),
-            average_accuracy=Avg("accuracy"),
-        )
-        .filter(misses__gt=0)
-        .order_by("-misses", "average_accuracy", "text")[:limit]
+    words = WordResult.objects.filter(attempt__in=attempts.order_by().values("pk")).exclude(
+        error_type=ErrorType.INSERTION  # not in the text: nothing to practise
     )
-    return [_missed(row) for row in rows]
+    return _most_missed(words, text=Lower("word"), missed=MISSED_WORD, limit=limit)
 
 
 def phoneme_list_most_missed(
     *, attempts: QuerySet[Attempt], limit: int = 10
 ) -> list[MissedItem]:
     """Phonemes most often scored below 60 in ``attempts``."""
-    rows = (
-        PhonemeResult.objects.filter(attempt__in=attempts.order_by().values("pk"))
-        .annotate(text=F("phoneme"))
+    phonemes = PhonemeResult.objects.filter(attempt__in=attempts.order_by().values("pk"))
+    return _most_missed(phonemes, text=F("phoneme"), missed=MISSED_PHONEME, limit=limit)
+
+
+def _most_missed(rows: QuerySet, *, text: Any, missed: Q, limit: int) -> list[MissedItem]:
+    """Group ``rows`` by ``text``: how often missed, how often seen, mean accuracy (one query)."""
+    grouped = (
+        rows.annotate(text=text)
         .values("text")
         .annotate(
-            misses=Count("pk", filter=MISSED_PHONEME),
+            misses=Count("pk", filter=missed),
             occurrences=Count("pk"),
             average_accuracy=Avg("accuracy"),
         )
         .filter(misses__gt=0)
         .order_by("-misses", "average_accuracy", "text")[:limit]
     )
-    return [_missed(row) for row in rows]
+    return [_missed(row) for row in grouped]
 
 
 def _missed(row: dict[str, Any]) -> MissedItem:
