@@ -105,3 +105,21 @@ def test_env_bool_rejects_nonsense(monkeypatch):
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ValueError, match="SOME_FLAG"):
         env_bool("SOME_FLAG", False)
+
+
+def test_embedded_database_opens_in_a_var_folder_that_does_not_exist_yet(tmp_path):
+    """A fresh clone has no var/: the first command to touch the database must still work,
+    whatever else (the file cache, Celery) has or has not created folders by then."""
+    var = tmp_path / "not-yet" / "var"
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE")}
+    clean.update(TUTOR_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="tutor.settings")
+    completed = subprocess.run(
+        [sys.executable, "-c",
+         "import django; django.setup(); from django.db import connection; "
+         "connection.ensure_connection(); print(connection.settings_dict['NAME'])"],
+        cwd=REPO, env=clean, capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == str(var / "db.sqlite3")
+    assert (var / "db.sqlite3").exists()
