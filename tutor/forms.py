@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
 from tutor.models import Lesson
-from tutor.services import login_failure_record, login_failures_clear, login_retry_after
+from tutor.services import login_attempt_begin, login_failures_clear
 
 THROTTLED = "throttled"
 
@@ -36,7 +36,7 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_ip(self.request)
-        wait = login_retry_after(username=username, client_ip=address)
+        wait = login_attempt_begin(username=username, client_ip=address)
         if wait:
             minutes = math.ceil(wait / 60)
             raise ValidationError(
@@ -45,11 +45,8 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
                 code=THROTTLED,
                 params={"minutes": minutes, "plural": "" if minutes == 1 else "s"},
             )
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_failure_record(username=username, client_ip=address)
-            raise
+        # The attempt is already counted: a failure keeps it, a success forgets them all.
+        cleaned = super().clean()
         login_failures_clear(username=username, client_ip=address)
         return cleaned
 

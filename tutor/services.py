@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from tutor.counters import counter_increment
 from tutor.models import Assignment, Classroom, Lesson, Role, User
 
 DEMO_PASSWORDS = {
@@ -70,41 +71,48 @@ def demo_school_load() -> dict[str, object]:
 # --- Login throttling -----------------------------------------------------------------------
 
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+# Attempts are counted in one-minute buckets, so the window slides a minute at a time and
+# every count is a single atomic cache.incr (atomic on Redis, as in production).
+_BUCKET_SECONDS = 60
+_BUCKETS = LOGIN_FAILURE_WINDOW_SECONDS // _BUCKET_SECONDS
 
 
-def _login_failure_key(*, username: str, client_ip: str) -> str:
+def _login_bucket_keys(*, username: str, client_ip: str, now: float) -> list[tuple[int, str]]:
+    """(bucket number, cache key) for every bucket inside the window, oldest first."""
     # Hashed: usernames are free text and cache keys must be short and safe.
     digest = hashlib.sha256(f"{username.casefold()}|{client_ip}".encode()).hexdigest()
-    return f"login-failures:{digest}"
+    current = int(now // _BUCKET_SECONDS)
+    return [(bucket, f"login-failures:{digest}:{bucket}")
+            for bucket in range(current - _BUCKETS + 1, current + 1)]
 
 
-def _login_failures(key: str, now: float) -> list[float]:
-    return [t for t in cache.get(key, []) if t > now - LOGIN_FAILURE_WINDOW_SECONDS]
+def login_attempt_begin(*, username: str, client_ip: str) -> int:
+    """Count a sign-in attempt before its password is checked.
 
-
-def login_retry_after(*, username: str, client_ip: str) -> int:
-    """Seconds until this username + address may try again (0 when not throttled).
-
-    A sliding window: the oldest failure still inside the last 15 minutes has to age out.
+    Returns 0 when it may go ahead, else the seconds until this username + address may try
+    again. Counting first is what makes the limit hold under parallel guesses: a check made
+    before any of them had been recorded would let them all through.
     """
     now = time.time()
-    failures = _login_failures(_login_failure_key(username=username, client_ip=client_ip), now)
+    buckets = _login_bucket_keys(username=username, client_ip=client_ip, now=now)
+    current_key = buckets[-1][1]
+    counter_increment(current_key, timeout=LOGIN_FAILURE_WINDOW_SECONDS + _BUCKET_SECONDS)
+    counts = cache.get_many([key for _, key in buckets])
     limit = settings.LOGIN_FAILURES_PER_15_MINUTES
-    if len(failures) < limit:
+    if sum(counts.values()) <= limit:
         return 0
-    oldest_that_counts = sorted(failures)[-limit]
-    return max(1, math.ceil(oldest_that_counts + LOGIN_FAILURE_WINDOW_SECONDS - now))
-
-
-def login_failure_record(*, username: str, client_ip: str) -> int:
-    """Remember one failed login; returns the failures now inside the window."""
-    now = time.time()
-    key = _login_failure_key(username=username, client_ip=client_ip)
-    # Only the newest `limit` timestamps matter, so the stored list stays small.
-    failures = (_login_failures(key, now) + [now])[-settings.LOGIN_FAILURES_PER_15_MINUTES:]
-    cache.set(key, failures, timeout=LOGIN_FAILURE_WINDOW_SECONDS)
-    return len(failures)
+    # Refused without checking the password: not a guess, so it does not prolong the wait.
+    cache.decr(current_key)
+    counts[current_key] = counts[current_key] - 1
+    earlier = sum(counts.values())
+    for bucket, key in buckets:  # oldest first: when enough have aged out, one more may try
+        earlier -= counts.get(key, 0)
+        if earlier < limit:
+            return max(1, math.ceil((bucket + _BUCKETS) * _BUCKET_SECONDS - now))
+    return LOGIN_FAILURE_WINDOW_SECONDS
 
 
 def login_failures_clear(*, username: str, client_ip: str) -> None:
-    cache.delete(_login_failure_key(username=username, client_ip=client_ip))
+    """A successful sign-in forgets the failures before it."""
+    buckets = _login_bucket_keys(username=username, client_ip=client_ip, now=time.time())
+    cache.delete_many([key for _, key in buckets])

@@ -8,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
+from tutor.counters import counter_increment
+
 RATE_WINDOW_SECONDS = 60
 # How long a submission token keeps pointing at its attempt (a double click, a retried
 # request after a flaky connection).
@@ -22,13 +24,7 @@ def upload_rate_exceeded(*, user_id: int) -> bool:
     limit = int(getattr(settings, "UPLOADS_PER_MINUTE", 10))
     window = int(time.time() // RATE_WINDOW_SECONDS)
     key = f"uploads:rate:{user_id}:{window}"
-    # add() only sets a missing key, so the first upload of the minute starts the count.
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        count = 1
+    count = counter_increment(key, timeout=RATE_WINDOW_SECONDS * 2)
     return count > limit
 
 

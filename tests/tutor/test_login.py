@@ -97,3 +97,37 @@ def test_logout_is_post_only(client, school):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+def test_parallel_guesses_cannot_pass_the_limit(settings, school):
+    """Guesses sent at the same moment are each counted before any password is checked.
+
+    The cache here is one whose incr is atomic, as Redis's is in production.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "parallel-logins"}}
+    caches["default"].clear()
+    from tutor.services import login_attempt_begin
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(
+            lambda _: login_attempt_begin(username="learner", client_ip="10.9.9.9"), range(20)))
+    assert sum(1 for wait in waits if wait == 0) == 3
+    assert all(0 < wait <= 15 * 60 for wait in waits if wait)
+
+
+def test_refused_attempts_do_not_prolong_the_lockout(client, school, monkeypatch):
+    import tutor.services
+
+    for _ in range(3):
+        _login(client, "learner", "wrong")
+    now = tutor.services.time.time()
+    monkeypatch.setattr(tutor.services.time, "time", lambda: now + 10 * 60)
+    for _ in range(5):  # still locked: refused, and not counted as guesses
+        assert _login(client, "learner", "wrong").status_code == 429
+    monkeypatch.setattr(tutor.services.time, "time", lambda: now + 15 * 60 + 1)
+    assert _login(client, "learner", PASSWORD).status_code == 302
