@@ -61,6 +61,17 @@ class AzureAuth:
     def uses_token(self) -> bool:
         return self.credentials.mode not in (AUTH_KEY, AUTH_ENTRA)
 
+    @property
+    def can_refresh(self) -> bool:
+        """Whether a 401 is worth one more try: only when a fresh credential can be had.
+
+        A cached issueToken token can be fetched again; an Entra token from a callable
+        source (an identity library) can be asked for again; a fixed key or token cannot.
+        """
+        if self.uses_token:
+            return True
+        return self.credentials.mode == AUTH_ENTRA and callable(self.credentials.entra_token)
+
     def secrets(self) -> list[str]:
         found = self.credentials.known_secrets()
         token = self.cache.get(self.cache_key) if self.uses_token else None

@@ -2,7 +2,7 @@
 
 Flow per assessment: check settings and audio locally (no request for what Azure would
 refuse), then up to ``max_attempts`` HTTP attempts within the retry budget, each with its
-own ``X-ConnectionId``; a 401 in token mode refreshes the shared token once.
+own ``X-ConnectionId``; a 401 refreshes a token (shared or Entra) once.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class AzureEngine:
         params: dict[str, str],
         connection_ids: list[str],
     ) -> tuple[requests.Response, str]:
-        """One attempt; in token mode a 401 drops the cached token and re-sends once."""
+        """One attempt; a 401 with a refreshable credential drops it and re-sends once."""
         for refresh in (False, True):
             # Auth first: a failing token request must not be reported as a sent request.
             auth_header, token = self.auth.header()
@@ -159,7 +159,7 @@ class AzureEngine:
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            if response.status_code == 401 and self.auth.uses_token and not refresh:
+            if response.status_code == 401 and self.auth.can_refresh and not refresh:
                 self.auth.invalidate(token)
                 continue
             if response.status_code != 200:

@@ -156,6 +156,24 @@ def test_stale_entra_token_is_an_operator_error(settings, make_engine, wav, azur
     assert len(azure_double.requests) == 1
 
 
+def test_entra_token_from_a_callable_is_asked_for_again_after_a_401(
+    settings, make_engine, wav, azure_double
+):
+    """An identity library hands out tokens through a callable: a 401 asks it once more."""
+    handed_out = iter(["expired-entra-token", azure_double.entra_token])
+    settings.AZURE_SPEECH_AUTH = "entra"
+    settings.AZURE_SPEECH_KEY = ""
+    settings.AZURE_SPEECH_RESOURCE_ID = azure_double.entra_resource_id
+    settings.AZURE_SPEECH_ENTRA_TOKEN = lambda: next(handed_out)
+
+    result = make_engine().assess(wav=wav, settings=LESSON)
+
+    assert result.recognition_status == "Success"
+    assert [bearer(r).rsplit("#", 1)[1] for r in azure_double.requests] == [
+        "expired-entra-token", azure_double.entra_token,
+    ]
+
+
 def test_token_is_cached_for_nine_minutes_of_its_ten(token_mode, wav, clock):
     from django.core.cache.backends.locmem import LocMemCache
 
