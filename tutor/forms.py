@@ -59,6 +59,7 @@ SORT_CHOICES = [
     ("-date", "Newest first"),
     ("date", "Oldest first"),
     ("lesson", "Lesson (A–Z)"),
+    ("-lesson", "Lesson (Z–A)"),
     ("-pronunciation", "Pronunciation (high–low)"),
     ("pronunciation", "Pronunciation (low–high)"),
     ("-accuracy", "Accuracy (high–low)"),

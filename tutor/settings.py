@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tutor.middleware.SecurityHeadersMiddleware",
+    "tutor.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tutor.urls"
@@ -80,7 +81,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write to one SQLite file: wait for locks instead of failing at once,
     # and use WAL so readers never block the writer.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT_SECONDS", 20.0),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }

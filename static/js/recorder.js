@@ -282,7 +282,9 @@ function setup(section, form) {
         return;
       }
       submitButton.disabled = false;
-      if (request.status >= 400 && request.status < 500 && request.responseText) {
+      // 4xx answers explain the refusal; a 503 from the app itself (busy database) does too.
+      const explained = request.status < 500 || request.responseText.includes('id="upload-error"');
+      if (request.status >= 400 && request.responseText && explained) {
         swapInto(feedback, request.responseText);
       } else {
         showSendProblem(MESSAGES.network);

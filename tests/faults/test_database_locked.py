@@ -49,8 +49,27 @@ def app(tmp_path_factory, double) -> Iterator[LiveApp]:
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def impatient_app(tmp_path_factory, double) -> Iterator[LiveApp]:
+    """The same product with SQLite told to wait only 1 s for a lock."""
+    running = start_app(
+        tmp_path_factory.mktemp("impatient") / "var",
+        ASSESSMENT_ENGINE="azure",
+        SQLITE_BUSY_TIMEOUT_SECONDS="1",
+        **double.environ(),
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def learner(app) -> requests.Session:
+    return _sign_in(app)
+
+
+def _sign_in(app: LiveApp) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.get(f"{app.url}/accounts/login/", timeout=10).raise_for_status()
@@ -161,3 +180,29 @@ def test_pages_still_answer_while_the_database_is_locked(app, learner):
     holder.join()
     assert response.status_code == 200
     assert elapsed < LOCK_SECONDS
+
+
+def test_a_lock_outlasting_the_wait_refuses_the_upload_clearly_and_loses_nothing(
+    impatient_app, wav
+):
+    """Past SQLite's wait the upload is refused whole with a 503 the recorder shows; the
+    recording is still in the learner's page, and sending it again works."""
+    session = _sign_in(impatient_app)
+    before = impatient_app.query("SELECT count(*) FROM assessments_attempt")[0][0]
+    holder = _locked(impatient_app, seconds=4.0)
+    response = _upload(impatient_app, session, wav)
+    page = session.get(f"{impatient_app.url}/progress/", timeout=30)
+    holder.join()
+
+    assert response.status_code == 503, response.text[:500]
+    assert response.headers["Retry-After"] == "5"
+    assert 'id="upload-error"' in response.text
+    assert "Your recording is still here" in response.text
+    assert impatient_app.query("SELECT count(*) FROM assessments_attempt")[0][0] == before
+    # Reading pages never waited for the lock (WAL), so they were not refused.
+    assert page.status_code == 200
+
+    again = _upload(impatient_app, session, wav)
+    assert again.status_code == 202, again.text[:500]
+    assert _wait_finished(impatient_app, _public_id(again)) == ("succeeded", "")
+    assert "Internal Server Error" not in impatient_app.log("app")

@@ -172,3 +172,19 @@ def test_history_bad_filters_are_reported_not_fatal(client, history):
     response = client.get(_learner_url(school, date_from="2025-02-01", date_to="2025-01-01"))
     assert response.status_code == 200
     assert "The start date is after the end date." in response.content.decode()
+
+
+@pytest.mark.parametrize("key", ["date", "lesson", "accuracy", "fluency", "completeness",
+                                 "prosody", "pronunciation"])
+@pytest.mark.parametrize("direction", ["", "-"])
+def test_every_column_sorts_both_ways_and_keeps_the_filters(client, history, key, direction):
+    """The headers link to ``sort=key`` and then ``sort=-key``: both keep the lesson filter."""
+    school, _, _ = history
+    other = LessonFactory(title="Another lesson")
+    AttemptFactory(learner=school.learner, lesson=other, pronunciation=10)
+    client.force_login(school.teacher)
+    response = client.get(_learner_url(school, sort=direction + key, lesson=school.lesson.pk))
+    assert response.context["form"].is_valid(), response.context["form"].errors
+    assert response.context["sort"] == direction + key
+    lessons = {a.lesson_id for a in response.context["page"].object_list}
+    assert lessons == {school.lesson.pk}
