@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=tutor.settings_production \
+    DEBUG=false \
     TUTOR_VAR_DIR=/var/lib/tutor
 
 RUN apt-get update \
@@ -22,7 +23,7 @@ COPY assessments/__init__.py assessments/__init__.py
 RUN pip install --upgrade pip && pip install .
 COPY . .
 RUN pip install --no-deps . \
-    && SECRET_KEY=build-only-not-secret-0123456789abcdefghijklmnop DEBUG=false \
+    && SECRET_KEY=build-only-not-secret-0123456789abcdefghijklmnop \
        python manage.py collectstatic --noinput
 
 USER tutor

@@ -41,7 +41,8 @@ class AttemptAdmin(admin.ModelAdmin):
     list_display = ("public_id", "learner", "lesson", "status", "engine", "pronunciation",
                     "created_at")
     list_filter = ("status", "engine", "lesson")
-    search_fields = ("public_id", "learner__username", "lesson__title")
+    # Microsoft support quotes the X-ConnectionId: find the attempt from it.
+    search_fields = ("public_id", "connection_id", "learner__username", "lesson__title")
     date_hierarchy = "created_at"
     list_select_related = ("learner", "lesson")
     inlines = (WordResultInline,)
@@ -49,6 +50,7 @@ class AttemptAdmin(admin.ModelAdmin):
     exclude = ("raw_response",)  # large: shown pretty-printed instead
 
     def get_readonly_fields(self, request: HttpRequest, obj: Attempt | None = None) -> list[str]:
+        # Every field, failure_detail (operator-only) and connection_id included.
         fields = [f.name for f in self.model._meta.fields if f.name != "raw_response"]
         return [*fields, "raw_response_pretty"]
 

@@ -52,12 +52,16 @@ class Attempt(models.Model):
         max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.QUEUED
     )
     failure_code = models.CharField(max_length=64, blank=True, default="")
-    failure_message = models.TextField(blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")  # shown to the learner
+    # For operators (admin, support): what failed and the service's answer. Never shown to
+    # learners; never holds keys or tokens (engines redact them before they reach it).
+    failure_detail = models.TextField(blank=True, default="")
     tries = models.PositiveSmallIntegerField(default=0)
 
     engine = models.CharField(max_length=16, blank=True, default="")
     settings_snapshot = models.JSONField(default=dict)
     reference_text = models.TextField()
+    # Azure X-ConnectionId of the last request for this attempt, failed or not: support asks.
     connection_id = models.CharField(max_length=32, blank=True, default="")
     raw_response = models.JSONField(null=True, blank=True)
     recognition_status = models.CharField(max_length=32, blank=True, default="")

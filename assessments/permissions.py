@@ -1,14 +1,15 @@
 """Who may see which attempt and practise which lesson.
 
 Every view that loads an attempt filters through :func:`attempt_visible_to`, so the rule
-lives in one place: learners see their own attempts, teachers also see attempts of learners
-in any class they teach, admins (role or superuser) see everything. Anything else is a 404,
-never a 403, so a guessed id reveals nothing.
+lives in one place: learners see their own attempts; teachers also see an attempt when one
+class they teach has both its learner and its lesson (a learner's practice for another
+teacher's class stays with that teacher); admins (by role) see everything. Anything else is
+a 404, never a 403, so a guessed id reveals nothing.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from assessments.models import Attempt
 from tutor.models import Assignment, Lesson, User
@@ -24,10 +25,15 @@ def attempt_visible_to(
     if user.is_admin_role:
         return attempts
     if user.is_teacher:
-        # A subquery, not a join, so a learner in two of the teacher's classes is not
-        # returned twice.
-        taught = User.objects.filter(learning_classes__teachers=user).values("pk")
-        return attempts.filter(Q(learner=user) | Q(learner__in=taught))
+        # Learner and lesson must meet in the same class: being in one of my classes is not
+        # enough when the lesson was set by another class. EXISTS rather than a join, so a
+        # learner in two of my classes is not returned twice.
+        in_my_class = Assignment.objects.filter(
+            classroom__teachers=user,
+            classroom__learners=OuterRef("learner_id"),
+            lesson_id=OuterRef("lesson_id"),
+        )
+        return attempts.filter(Q(learner=user) | Exists(in_my_class))
     return attempts.filter(learner=user)
 
 

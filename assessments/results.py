@@ -190,31 +190,37 @@ class AssessmentResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssessmentResult:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["words"] = [_word_from_dict(w) for w in data.get("words", [])]
+        """Rebuild a result from :meth:`to_dict` output; unknown keys are ignored at every
+        level, so JSON stored before a field was removed (or by a newer version) still loads.
+        """
+        values = _known_fields(cls, data)
+        values["words"] = [_word_from_dict(w) for w in data.get("words") or []]
         values["raw_scores"] = dict(data.get("raw_scores") or {})
         return cls(**values)
 
 
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
 def _word_from_dict(data: dict[str, Any]) -> WordAssessment:
+    values = _known_fields(WordAssessment, data)
     prosody = data.get("prosody")
-    return WordAssessment(
-        word=data["word"],
-        accuracy=data.get("accuracy"),
-        error_type=data.get("error_type", ErrorType.NONE),
-        offset_ms=data.get("offset_ms"),
-        duration_ms=data.get("duration_ms"),
-        prosody=ProsodyFeedback(**prosody) if prosody else None,
-        syllables=[SyllableAssessment(**s) for s in data.get("syllables", [])],
-        phonemes=[
-            PhonemeAssessment(
-                phoneme=p["phoneme"],
-                accuracy=p.get("accuracy"),
-                offset_ms=p.get("offset_ms"),
-                duration_ms=p.get("duration_ms"),
-                candidates=[PhonemeCandidate(**c) for c in p.get("candidates", [])],
-            )
-            for p in data.get("phonemes", [])
-        ],
+    values["prosody"] = (
+        ProsodyFeedback(**_known_fields(ProsodyFeedback, prosody)) if prosody else None
     )
+    values["syllables"] = [
+        SyllableAssessment(**_known_fields(SyllableAssessment, s))
+        for s in data.get("syllables") or []
+    ]
+    values["phonemes"] = [_phoneme_from_dict(p) for p in data.get("phonemes") or []]
+    return WordAssessment(**values)
+
+
+def _phoneme_from_dict(data: dict[str, Any]) -> PhonemeAssessment:
+    values = _known_fields(PhonemeAssessment, data)
+    values["candidates"] = [
+        PhonemeCandidate(**_known_fields(PhonemeCandidate, c)) for c in data.get("candidates") or []
+    ]
+    return PhonemeAssessment(**values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,10 +27,14 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets[:1],
         ("Role", {"fields": ("role",),
                   "description": "Decides what the person sees: learner pages, the teacher "
-                                 "pages for their classes, or everything. Admins also need "
-                                 "“staff status” to open this admin site."}),
+                                 "pages for their classes, or everything (admin). Staff and "
+                                 "superuser status follow the role when the user is saved: "
+                                 "only admins open this admin site."}),
         *DjangoUserAdmin.fieldsets[1:],
     )
+    # Shown, not edited: User.save() derives them from the role, so a tick here would be
+    # silently undone.
+    readonly_fields = ("is_staff", "is_superuser")
     add_fieldsets = (
         (None, {"classes": ("wide",),
                 "fields": ("username", "role", "password1", "password2")}),
@@ -121,9 +125,7 @@ class ClassroomAdmin(admin.ModelAdmin):
         # Offer only people with the matching role, so a class cannot be given a learner
         # as its teacher by a slip of the mouse.
         if db_field.name == "teachers":
-            kwargs["queryset"] = User.objects.filter(
-                Q(role__in=[Role.TEACHER, Role.ADMIN]) | Q(is_superuser=True)
-            )
+            kwargs["queryset"] = User.objects.filter(role__in=[Role.TEACHER, Role.ADMIN])
         elif db_field.name == "learners":
             kwargs["queryset"] = User.objects.filter(role=Role.LEARNER)
         return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -147,7 +147,8 @@ def word_rows(
 
     The attempt columns are read once per attempt (one query, kept in a dict) instead of
     being joined and converted again for each of its words; the words then stream in
-    (attempt, position) order straight from the unique index.
+    (attempt, position) order straight from the unique index. Words of an attempt that
+    was not there for the first query are skipped.
     """
     attempt_columns = {
         pk: (str(public_id), _text(username), _text(title), _when(created_at))
@@ -162,7 +163,12 @@ def word_rows(
         .iterator(chunk_size=CHUNK_SIZE)
     )
     for attempt_id, *values in rows:
-        yield (*attempt_columns[attempt_id], *values)
+        columns = attempt_columns.get(attempt_id)
+        if columns is None:
+            # Scored after the attempt columns were read (the two queries are not one
+            # snapshot): left out, as it would have been had the export started earlier.
+            continue
+        yield (*columns, *values)
 
 
 def attempts_csv_response(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -21,10 +21,43 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+class RoleUserManager(UserManager):
+    """``createsuperuser`` makes an admin by role; the flags then follow from it on save."""
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None,
+        **extra_fields: object,
+    ) -> User:
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
-    """A person using the product; ``role`` is the one mechanism that decides what they see."""
+    """A person using the product; ``role`` is the one mechanism that decides what they see.
+
+    Django's own ``is_staff`` / ``is_superuser`` flags (which open the admin site and grant
+    every permission) are derived from the role on every save, never set on their own: an
+    admin is staff and superuser, nobody else is either. So no path — the admin's user
+    form, a shell, ``createsuperuser`` — can leave a user whose flags and role disagree.
+    """
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.LEARNER)
+
+    objects = RoleUserManager()
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.apply_role_flags()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            # A save of just the role must also store the flags it implies.
+            kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
+        super().save(*args, **kwargs)
+
+    def apply_role_flags(self) -> None:
+        """Set ``is_staff`` and ``is_superuser`` from ``role`` (both for admins, else neither)."""
+        is_admin = self.role == Role.ADMIN
+        self.is_staff = is_admin
+        self.is_superuser = is_admin
 
     @property
     def is_learner(self) -> bool:
@@ -36,7 +69,7 @@ class User(AbstractUser):
 
     @property
     def is_admin_role(self) -> bool:
-        return self.role == Role.ADMIN or self.is_superuser
+        return self.role == Role.ADMIN
 
     @property
     def display_name(self) -> str:

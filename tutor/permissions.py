@@ -3,14 +3,15 @@
 Every teacher page narrows its queries through these functions, so an object outside the
 user's reach is simply not found (404) rather than found and then refused: that way a
 missing check can never leak whether a class or learner exists. Which attempt a user may
-open is decided in one place, ``assessments.permissions.attempt_visible_to``.
+open is decided in one place, ``assessments.permissions.attempt_visible_to``; the class
+pages show the same scope for one class: its learners' attempts on its assigned lessons.
 """
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from tutor.models import Classroom, User
+from tutor.models import Assignment, Classroom, User
 
 
 def user_is_admin(user: User) -> bool:
@@ -34,3 +35,12 @@ def classrooms_visible_to(*, user: User) -> QuerySet[Classroom]:
 def classroom_learner_ids(*, classroom: Classroom) -> QuerySet:
     """The class's learner ids as a subquery, so attempt filters stay one SQL statement."""
     return Classroom.learners.through.objects.filter(classroom=classroom).values("user_id")
+
+
+def classroom_lesson_ids(*, classroom: Classroom) -> QuerySet:
+    """The class's assigned lesson ids as a subquery.
+
+    A learner in two classes practises lessons of both; each class's pages count only the
+    lessons it assigned, so one teacher never sees the work set by another.
+    """
+    return Assignment.objects.filter(classroom=classroom).values("lesson_id")

@@ -31,7 +31,11 @@ from assessments.results import SCORE_NAMES, ErrorType
 from assessments.selectors import CHART_SCORES, chart_line
 from assessments.templatetags.assessment_tags import score, score_band
 from tutor.models import Assignment, Classroom, Lesson, User
-from tutor.permissions import classroom_learner_ids, classrooms_visible_to
+from tutor.permissions import (
+    classroom_learner_ids,
+    classroom_lesson_ids,
+    classrooms_visible_to,
+)
 
 WEEK = dt.timedelta(days=7)
 ASSIGNMENT_LOOKAHEAD = dt.timedelta(days=14)
@@ -54,8 +58,15 @@ def _scored(attempts: QuerySet[Attempt]) -> QuerySet[Attempt]:
 
 
 def classroom_attempts(*, classroom: Classroom) -> QuerySet[Attempt]:
-    """Every attempt by a learner of the class (on any lesson)."""
-    return Attempt.objects.filter(learner_id__in=classroom_learner_ids(classroom=classroom))
+    """The class's attempts: by its learners, on the lessons assigned to it.
+
+    Not every attempt of its learners: one who is also in another class practises that
+    class's lessons too, and those belong to the other class's teacher.
+    """
+    return Attempt.objects.filter(
+        learner_id__in=classroom_learner_ids(classroom=classroom),
+        lesson_id__in=classroom_lesson_ids(classroom=classroom),
+    )
 
 
 def classroom_recent_scored_attempts(
@@ -114,15 +125,19 @@ def classroom_summaries_for_user(
     through = Classroom.learners.through
     ids = list(summaries)
 
-    # Attempts are counted per class through the membership table: a learner in two
-    # classes counts in both. The filter() before annotate() restricts the aggregates to
-    # the last fortnight's attempts (one join, reused).
+    # Attempts are counted per class through the membership table, and only on lessons
+    # that class assigned: a learner in two classes counts in each for that class's own
+    # lessons. The filter() before annotate() restricts the aggregates to the last
+    # fortnight's attempts; the conditions sit in one filter() call so they share one
+    # join (and the assignment join adds no rows: one per class and lesson).
     this_week = Q(user__attempts__created_at__gte=week_ago)
     last_week = Q(user__attempts__created_at__lt=week_ago)
     scored = Q(user__attempts__status=AttemptStatus.SUCCEEDED)
     stats = (
         through.objects.filter(
-            classroom_id__in=ids, user__attempts__created_at__gte=fortnight_ago
+            classroom_id__in=ids,
+            user__attempts__created_at__gte=fortnight_ago,
+            user__attempts__lesson__assignments__classroom_id=F("classroom_id"),
         )
         .values("classroom_id")
         .annotate(
@@ -142,7 +157,11 @@ def classroom_summaries_for_user(
         through.objects.filter(classroom_id__in=ids)
         .annotate(
             practised=Exists(
-                Attempt.objects.filter(learner_id=OuterRef("user_id"), created_at__gte=week_ago)
+                Attempt.objects.filter(
+                    learner_id=OuterRef("user_id"),
+                    created_at__gte=week_ago,
+                    lesson__assignments__classroom_id=OuterRef("classroom_id"),
+                )
             )
         )
         .filter(practised=False)
@@ -206,7 +225,8 @@ class ClassroomGrid:
 def classroom_grid(*, classroom: Classroom) -> ClassroomGrid:
     """Learners × assigned lessons with the best and latest pronunciation score (3 queries).
 
-    One grouped query over the class's attempts gives every (learner, lesson) pair; the
+    One grouped query over the class's attempts (assigned lessons only, so the totals say
+    nothing about another class's work) gives every (learner, lesson) pair; the
     per-learner totals are folded from it in Python rather than scanning the attempts a
     second time.
     """
@@ -231,7 +251,7 @@ def classroom_grid(*, classroom: Classroom) -> ClassroomGrid:
     )
     scored = Q(status=AttemptStatus.SUCCEEDED)
     pairs = (
-        Attempt.objects.filter(learner_id__in=learner_ids)
+        classroom_attempts(classroom=classroom)
         .values("learner_id", "lesson_id")
         .annotate(
             attempts=Count("pk"),
@@ -350,12 +370,16 @@ HISTORY_ORDERINGS = {
 def learner_attempts(
     *,
     learner: User,
+    classroom: Classroom,
     lesson_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> QuerySet[Attempt]:
-    """A learner's attempts, filtered by lesson and by local calendar dates (inclusive)."""
-    attempts = Attempt.objects.filter(learner=learner)
+    """A learner's attempts on the class's lessons, filtered by lesson and by local
+    calendar dates (inclusive)."""
+    attempts = Attempt.objects.filter(
+        learner=learner, lesson_id__in=classroom_lesson_ids(classroom=classroom)
+    )
     if lesson_id:
         attempts = attempts.filter(lesson_id=lesson_id)
     if date_from:
@@ -395,13 +419,11 @@ def learner_history_page_rows(*, attempts: QuerySet[Attempt], sort: str) -> Quer
     )
 
 
-def lessons_for_learner_filter(*, learner: User, classroom: Classroom) -> QuerySet[Lesson]:
-    """Lessons worth filtering on: those assigned to the class or attempted by the learner."""
+def lessons_for_history_filter(*, classroom: Classroom) -> QuerySet[Lesson]:
+    """The lessons a learner's history can be filtered by: those assigned to the class
+    (the only ones whose attempts the history shows)."""
     return (
-        Lesson.objects.filter(
-            Q(pk__in=classroom.assignments.values("lesson_id"))
-            | Q(pk__in=Attempt.objects.filter(learner=learner).values("lesson_id"))
-        )
+        Lesson.objects.filter(pk__in=classroom_lesson_ids(classroom=classroom))
         .only("pk", "title")
         .order_by("order", "title")
     )

@@ -11,6 +11,11 @@ urlpatterns = [
         name="teacher-class-chart-scores",
     ),
     path(
+        "classes/<int:pk>/scores/weekly/",
+        teacher.class_scores_weekly,
+        name="teacher-class-scores-weekly",
+    ),
+    path(
         "classes/<int:pk>/charts/errors.json",
         teacher.class_chart_errors,
         name="teacher-class-chart-errors",

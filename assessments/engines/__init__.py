@@ -1,8 +1,9 @@
 """Engine selection: one engine instance per process, chosen by settings.
 
-``ASSESSMENT_ENGINE`` is ``auto`` (Azure when a key is configured, else the offline engine),
-``azure`` or ``local``. Instances are cached so a worker process loads the offline model
-once and keeps one pooled HTTP session for Azure.
+``ASSESSMENT_ENGINE`` is ``auto`` (Azure when credentials for the chosen
+``AZURE_SPEECH_AUTH`` mode are given, else the offline engine), ``azure`` or ``local``.
+Instances are cached so a worker process loads the offline model once and keeps one pooled
+HTTP session for Azure.
 """
 
 from __future__ import annotations
@@ -23,10 +24,26 @@ def resolve_engine_name(name: str | None = None) -> str:
     """Turn ``auto`` (or nothing) into the concrete engine name for this configuration."""
     name = name or settings.ASSESSMENT_ENGINE
     if name == "auto":
-        return "azure" if settings.AZURE_SPEECH_KEY else "local"
+        return "azure" if azure_credentials_given() else "local"
     if name not in ("azure", "local"):
         raise ValueError(f"Unknown assessment engine {name!r}; use one of {ENGINE_NAMES}.")
     return name
+
+
+def azure_credentials_given() -> bool:
+    """Whether the settings carry a credential for the selected Azure auth mode.
+
+    A key for ``key``/``token``; a resource id or an Entra token (string or callable) for
+    ``entra``. Given but incomplete (no region, no resource id …) still counts: building
+    the engine then fails with a message naming the missing setting, instead of ``auto``
+    quietly falling back to the offline engine.
+    """
+    mode = str(getattr(settings, "AZURE_SPEECH_AUTH", "") or "key").strip().lower()
+    if mode == "entra":
+        # A callable token source is truthy too.
+        token = getattr(settings, "AZURE_SPEECH_ENTRA_TOKEN", None)
+        return bool(getattr(settings, "AZURE_SPEECH_RESOURCE_ID", "") or token)
+    return bool(getattr(settings, "AZURE_SPEECH_KEY", ""))
 
 
 def get_engine(name: str | None = None) -> Engine:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
-from assessments.results import AssessmentResult
+from assessments.results import AssessmentResult, RecognitionStatus
 
 GRADING_SYSTEMS = ("HundredMark", "FivePoint")
 GRANULARITIES = ("Phoneme", "Word", "FullText")
@@ -27,6 +27,34 @@ SUPPORTED_LOCALES = (
 )  # fmt: skip
 # Prosody, syllables, IPA and spoken-phoneme candidates exist for en-US only.
 EN_US_ONLY_LOCALES = ("en-US",)
+
+# What the learner is told when the recogniser heard nothing it could assess:
+# status → (failure code, learner message). The one table for every engine and caller.
+RECOGNITION_FAILURES: dict[str, tuple[str, str]] = {
+    RecognitionStatus.NO_MATCH: (
+        "no_match",
+        "We heard speech but couldn't match it to the text. Check you're reading the "
+        "prompt in the lesson's language, then try again.",
+    ),
+    RecognitionStatus.INITIAL_SILENCE_TIMEOUT: (
+        "initial_silence",
+        "We only heard silence at the start. Start speaking soon after you press record, "
+        "and check your microphone.",
+    ),
+    RecognitionStatus.BABBLE_TIMEOUT: (
+        "babble",
+        "We only heard background noise. Move somewhere quieter or closer to the "
+        "microphone, then try again.",
+    ),
+    RecognitionStatus.ERROR: (
+        "service_error",
+        "The scoring service had a problem. Your recording is saved; please try again soon.",
+    ),
+}
+_UNKNOWN_STATUS = (
+    "recognition_failed",
+    "We couldn't assess this recording. It is saved; please try again.",
+)
 
 
 class AssessmentError(Exception):
@@ -56,6 +84,11 @@ class AssessmentError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.operator_message}"
 
+    @property
+    def connection_id(self) -> str:
+        """The support id (Azure ``X-ConnectionId``) of the last request, if one was made."""
+        return ""
+
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only arguments are not in ``args``, so the default pickling (``cls(*args)``)
         # cannot rebuild this; restore the attributes instead (multiprocessing, Celery).
@@ -80,6 +113,34 @@ class InvalidSettings(AssessmentError):
             "This lesson is not set up correctly. Please tell your teacher.",
             operator_message=message,
         )
+
+
+class NotRecognised(AssessmentError):
+    """A result whose ``recognition_status`` is not ``Success``, as the failure to act on.
+
+    Engines return such results (they are answers, not crashes); the attempt processing and
+    ``manage.py assess`` turn them into this error so that the learner gets the status's
+    message from :data:`RECOGNITION_FAILURES`. Only ``Error`` is worth retrying.
+    """
+
+    def __init__(self, result: AssessmentResult) -> None:
+        status = result.recognition_status
+        code, message = RECOGNITION_FAILURES.get(status, _UNKNOWN_STATUS)
+        detail = f"Recognition status {status} from the {result.engine} engine."
+        if result.connection_id:
+            detail += f" [X-ConnectionId: {result.connection_id}]"
+        super().__init__(
+            code,
+            message,
+            operator_message=detail,
+            retryable=status == RecognitionStatus.ERROR,
+        )
+        self.recognition_status = status
+        self.result_connection_id = result.connection_id
+
+    @property
+    def connection_id(self) -> str:
+        return self.result_connection_id
 
 
 @dataclass(frozen=True)

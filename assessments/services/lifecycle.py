@@ -13,8 +13,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from assessments.engines.base import RECOGNITION_FAILURES
 from assessments.models import Attempt, AttemptStatus
-from assessments.results import AssessmentResult, RecognitionStatus
+from assessments.results import AssessmentResult
 
 logger = logging.getLogger(__name__)
 
@@ -30,26 +31,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.FAILED: {S.QUEUED},  # re-assess
 }
 
-RECOGNITION_MESSAGES = {
-    RecognitionStatus.NO_MATCH: (
-        "no_match",
-        "We heard speech but could not match it to the text. Read the text exactly as shown, "
-        "in the lesson's language, and try again.",
-    ),
-    RecognitionStatus.INITIAL_SILENCE_TIMEOUT: (
-        "initial_silence",
-        "We only heard silence at the start. Start speaking soon after you press record.",
-    ),
-    RecognitionStatus.BABBLE_TIMEOUT: (
-        "babble",
-        "We only heard background noise. Move somewhere quieter, or closer to the microphone, "
-        "and try again.",
-    ),
-    RecognitionStatus.ERROR: (
-        "service_error",
-        "The scoring service had a problem. Your recording is saved; please try again soon.",
-    ),
-}
+# Learner messages per recognition status: the one table, shared with the engines.
+RECOGNITION_MESSAGES = RECOGNITION_FAILURES
 INTERNAL_ERROR_MESSAGE = (
     "Something went wrong while scoring your recording. It is saved, and you can try again."
 )
@@ -103,11 +86,18 @@ def attempt_give_up(attempt: Attempt) -> None:
     """Fail a row-locked attempt that used up its tries."""
     logger.warning("Attempt %s gave up after %s tries.", attempt.pk, attempt.tries)
     transition(attempt, S.FAILED)
+    # The code becomes "gave_up": keep the last try's reason for the operator.
+    detail = f"Out of tries ({attempt.tries})."
+    if attempt.failure_code:
+        detail += f" Last failure: [{attempt.failure_code}] {attempt.failure_detail}".rstrip()
+    attempt.failure_detail = detail
     attempt.failure_code = "gave_up"
     attempt.failure_message = GAVE_UP_MESSAGE
     attempt.finished_at = timezone.now()
     attempt.save(
-        update_fields=["status", "tries", "failure_code", "failure_message", "finished_at"]
+        update_fields=[
+            "status", "tries", "failure_code", "failure_message", "failure_detail", "finished_at",
+        ]
     )
 
 
@@ -116,14 +106,18 @@ def attempt_fail(
     attempt_id: int,
     code: str,
     message: str,
+    detail: str = "",
+    connection_id: str = "",
     engine: str = "",
     claim: datetime | None = None,
     result: AssessmentResult | None = None,
 ) -> Attempt:
     """End the attempt as failed with a reason the learner understands. The audio is kept.
 
-    A finished attempt is left as it is. ``result`` (an unsuccessful recognition) is kept as
-    the raw response for the admin; ``claim`` works as in :func:`attempt_store_result`.
+    ``message`` is shown to the learner; ``detail`` (the operator message) and
+    ``connection_id`` (the last request's support id) only to staff. A finished attempt is
+    left as it is. ``result`` (an unsuccessful recognition) is kept as the raw response for
+    the admin; ``claim`` works as in :func:`attempt_store_result`.
     """
     with transaction.atomic():
         attempt = lock_attempt(attempt_id, claim=claim)
@@ -132,13 +126,16 @@ def attempt_fail(
         transition(attempt, S.FAILED)
         attempt.failure_code = code[:64]
         attempt.failure_message = message
+        attempt.failure_detail = detail
         if engine:
             attempt.engine = engine
         if result is not None:
             attempt.raw_response = result.to_dict()
             attempt.recognition_status = result.recognition_status
             attempt.recognized_text = result.recognized_text
-            attempt.connection_id = result.connection_id[:32]
+            connection_id = connection_id or result.connection_id
+        if connection_id:
+            attempt.connection_id = connection_id[:32]
         attempt.finished_at = timezone.now()
         attempt.save()
     return attempt

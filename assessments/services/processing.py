@@ -15,13 +15,12 @@ from django.utils import timezone
 
 from assessments.audio import audio_convert
 from assessments.engines import get_engine
-from assessments.engines.base import AssessmentError, AssessmentSettings
+from assessments.engines.base import AssessmentError, AssessmentSettings, NotRecognised
 from assessments.models import Attempt, PhonemeResult, WordResult
-from assessments.results import AssessmentResult, RecognitionStatus
+from assessments.results import AssessmentResult
 from assessments.services.lifecycle import (
     GAVE_UP_MESSAGE,
     INTERNAL_ERROR_MESSAGE,
-    RECOGNITION_MESSAGES,
     SKIPPED,
     TOOK_TOO_LONG_MESSAGE,
     AttemptSuperseded,
@@ -54,21 +53,20 @@ def attempt_process(*, attempt_id: int) -> ProcessOutcome:
                 retryable=True,
             )
             return _handle_assessment_error(attempt, error, claim=claim)
-        except Exception:
+        except Exception as crash:
             logger.exception("Attempt %s failed unexpectedly.", attempt.pk)
+            # The exception's text could quote anything (even a credential): name it only;
+            # the traceback is in the worker log.
             attempt_fail(
                 attempt_id=attempt.pk, code="internal_error", message=INTERNAL_ERROR_MESSAGE,
+                detail=f"Unexpected {type(crash).__name__}; see the worker log for the traceback.",
                 engine=attempt.engine, claim=claim,
             )
             return ProcessOutcome(status=S.FAILED)
 
-        if result.recognition_status != RecognitionStatus.SUCCESS:
-            code, message = RECOGNITION_MESSAGES.get(
-                result.recognition_status, ("recognition_failed", INTERNAL_ERROR_MESSAGE)
-            )
-            error = AssessmentError(
-                code, message, retryable=result.recognition_status == RecognitionStatus.ERROR
-            )
+        if not result.succeeded:
+            # NoMatch, silence, noise (or Error): the same path for every engine.
+            error = NotRecognised(result)
             return _handle_assessment_error(attempt, error, claim=claim, result=result)
 
         started = time.perf_counter()
@@ -156,9 +154,17 @@ def _handle_assessment_error(
             locked = lock_attempt(attempt.pk, claim=claim)
             transition(locked, S.QUEUED)
             locked.queued_at = timezone.now()
-            locked.failure_code = error.code[:64]  # the last reason, for the admin
+            # The last reason and support id, for the admin; the learner sees only "queued".
+            locked.failure_code = error.code[:64]
+            locked.failure_detail = error.operator_message
+            locked.connection_id = error.connection_id[:32]
             locked.engine = attempt.engine
-            locked.save(update_fields=["status", "queued_at", "failure_code", "engine"])
+            locked.save(
+                update_fields=[
+                    "status", "queued_at", "failure_code", "failure_detail", "connection_id",
+                    "engine",
+                ]
+            )
         return ProcessOutcome(
             status=S.QUEUED,
             retry_in=_retry_delay(tries=attempt.tries, retry_after=error.retry_after),
@@ -169,6 +175,8 @@ def _handle_assessment_error(
         attempt_id=attempt.pk,
         code=error.code,
         message=message,
+        detail=error.operator_message,
+        connection_id=error.connection_id,
         engine=attempt.engine,
         claim=claim,
         result=result,
@@ -233,6 +241,7 @@ def attempt_store_result(
         attempt.raw_response = result.to_dict()
         attempt.failure_code = ""
         attempt.failure_message = ""
+        attempt.failure_detail = ""
         attempt.finished_at = timezone.now()
         attempt.save()
     return attempt

@@ -1,7 +1,8 @@
 """Score bands, word markers and chart tables for the result and progress pages.
 
 The colour bands live here and only here: ≥ 80 good (green), 60–79 fair (amber),
-< 60 poor (red). Every band is shown with text as well as colour.
+< 60 poor (red), judged on the whole number the page prints (79.6 shows as 80, so it is
+good). Every band is shown with text as well as colour.
 """
 
 from __future__ import annotations
@@ -30,18 +31,28 @@ ERROR_LABELS = {
 }
 
 
+def _whole_score(value: Any) -> int | None:
+    """A score rounded to the whole number the pages print, or None when there is none.
+
+    The band is taken from this same number, so a 79.6 printed as "80" is also green.
+    """
+    if value is None or value == "":
+        return None
+    try:
+        return round(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 @register.filter
 def score_band(value: Any) -> str:
     """``good`` / ``fair`` / ``poor`` for a 0–100 score, ``none`` when there is no score."""
-    if value is None or value == "":
+    whole = _whole_score(value)
+    if whole is None:
         return "none"
-    try:
-        score = float(value)
-    except (TypeError, ValueError):
-        return "none"
-    if score >= GOOD_FROM:
+    if whole >= GOOD_FROM:
         return "good"
-    if score >= FAIR_FROM:
+    if whole >= FAIR_FROM:
         return "fair"
     return "poor"
 
@@ -59,9 +70,8 @@ def error_label(error_type: str) -> str:
 @register.filter
 def score(value: Any) -> str:
     """A score as the pages print it: a whole number, or an en dash when missing."""
-    if value is None or value == "":
-        return "–"
-    return f"{float(value):.0f}"
+    whole = _whole_score(value)
+    return "–" if whole is None else str(whole)
 
 
 @register.filter

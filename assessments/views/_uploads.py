@@ -1,4 +1,5 @@
-"""Upload guards kept in the cache: a per-user rate limit and double-submit protection."""
+"""Upload guards: a per-user rate limit and double-submit protection kept in the cache, and
+what the view can tell about a request body Django could not fully read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 from tutor.counters import counter_increment
 
@@ -17,6 +19,9 @@ SUBMISSION_TTL_SECONDS = 10 * 60
 # While the first request with a token is still saving, a duplicate waits this long for it.
 SUBMISSION_WAIT_SECONDS = 5.0
 PENDING = "pending"
+# A form without its file is well under this (a few fields and their part headers); a
+# recording, even a second of one, is well over it.
+UNREAD_FILE_BYTES = 4096
 
 
 def upload_rate_exceeded(*, user_id: int) -> bool:
@@ -58,3 +63,31 @@ def submission_complete(*, user_id: int, submission_id: uuid.UUID, public_id: uu
 def submission_release(*, user_id: int, submission_id: uuid.UUID) -> None:
     """Forget a token whose upload was refused, so the learner can send it again."""
     cache.delete(_submission_key(user_id, submission_id))
+
+
+def body_had_unread_file(request: HttpRequest) -> bool:
+    """True when the body is far larger than the fields Django read from it.
+
+    Django skips a multipart part whose headers are not UTF-8 (a file name in another
+    encoding) without a trace, so the form just looks as if no file was sent. The body's
+    size still shows that one was: the learner is told the name is the problem, not asked
+    to choose a recording they already chose.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    fields = sum(len(name) + len(value) for name, values in request.POST.lists()
+                 for value in values)
+    files = sum(upload.size or 0 for _, uploads in request.FILES.lists() for upload in uploads)
+    return length - fields - files > UNREAD_FILE_BYTES
+
+
+def body_discard(request: HttpRequest) -> None:
+    """Read the rest of the body without keeping it.
+
+    A server that answers before the body is read closes the connection on the rest of the
+    upload; the browser then reports a network error instead of showing the answer.
+    """
+    while request.read(64 * 1024):
+        pass

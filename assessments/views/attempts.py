@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -25,6 +29,8 @@ from assessments.upload_handlers import TOO_LARGE_FLAG, AudioSizeLimitUploadHand
 from assessments.views._uploads import (
     PENDING,
     RATE_WINDOW_SECONDS,
+    body_discard,
+    body_had_unread_file,
     submission_claim,
     submission_complete,
     submission_release,
@@ -39,6 +45,17 @@ TOO_MANY_UPLOADS = (
     "then try again in a minute."
 )
 STILL_SENDING = "Your recording is still being sent. Please wait a moment."
+SIGNED_OUT_UPLOAD = (
+    "You have been signed out. Sign in again in another tab, then send your recording "
+    "again: it is still here."
+)
+SIGNED_OUT_POLL = (
+    "You have been signed out, so your result cannot be shown here. Your recording is saved."
+)
+UNREADABLE_UPLOAD = (
+    "We couldn't read that upload: the file's name may be very long or use characters we "
+    "can't read. Rename the file to something short, like recording.wav, and send it again."
+)
 
 
 def _announcement(attempt: Attempt) -> str:
@@ -64,7 +81,43 @@ def panel_context(request: HttpRequest, attempt: Attempt, *, oob: bool) -> dict:
     }
 
 
-def _refuse(request: HttpRequest, lesson, form: AttemptUploadForm, message: str,
+def _sign_in_url(come_back_to: str) -> str:
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': come_back_to})}"
+
+
+def _signed_out_of_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """401 with a message for the recorder script; the plain form goes to sign in.
+
+    Either way the learner comes back to the practice page: after signing in, Django would
+    otherwise send them to ``next``, the upload URL, which only takes POST.
+    """
+    body_discard(request)
+    practice = reverse("lesson-practice", args=[pk])
+    if not request.htmx:
+        return redirect_to_login(practice)
+    context = {"message": SIGNED_OUT_UPLOAD, "sign_in_url": _sign_in_url(practice)}
+    return render(request, "assessments/partials/upload_error.html", context, status=401)
+
+
+def _signed_out_of_poll(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """401 with a notice in place of the polling panel, instead of a redirect.
+
+    ``HX-Redirect`` to the sign-in page would also throw away a new take the learner has
+    recorded on the practice page but not sent yet; the notice links to signing in from
+    another tab and offers to look again afterwards. result.js lets htmx swap it in.
+    """
+    detail = reverse("attempt-detail", args=[public_id])
+    if not request.htmx:
+        return redirect_to_login(detail)
+    context = {
+        "message": SIGNED_OUT_POLL,
+        "sign_in_url": _sign_in_url(request.htmx.current_url_abs_path or detail),
+        "status_url": reverse("attempt-status", args=[public_id]),
+    }
+    return render(request, "assessments/partials/signed_out.html", context, status=401)
+
+
+def _refuse(request: HttpRequest, lesson, form: AttemptUploadForm | None, message: str,
             status: int) -> HttpResponse:
     """A refused upload: a fragment for the recorder script, the page again without it."""
     if request.htmx:
@@ -91,7 +144,9 @@ def _too_large_message() -> str:
     return AudioRejected(AudioRejected.TOO_LARGE, limit_mb=limit_mb).learner_message
 
 
-def _first_error(form: AttemptUploadForm) -> str:
+def _first_error(request: HttpRequest, form: AttemptUploadForm) -> str:
+    if "audio" in form.errors and body_had_unread_file(request):
+        return UNREADABLE_UPLOAD  # a file came, under a name Django skipped
     for errors in form.errors.values():
         return str(errors[0])
     return "Choose a recording to send."
@@ -100,14 +155,24 @@ def _first_error(form: AttemptUploadForm) -> str:
 @csrf_exempt  # only to install the size guard first; _attempt_upload checks the token
 @require_POST
 def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    # Before anything else: the recorder must not follow login_required's redirect.
+    if not request.user.is_authenticated:
+        return _signed_out_of_upload(request, pk)
     # Upload handlers must be in place before anything reads the body, and the CSRF check
     # reads it (the form's token field): Django's documented order for custom handlers.
     request.upload_handlers.insert(0, AudioSizeLimitUploadHandler(request))
+    try:
+        # Read the body here, where a part Django cannot parse (a file name longer than
+        # its header limit) can be explained; left to the CSRF check, it is a bare 400.
+        request.POST  # noqa: B018
+    except MultiPartParserError as error:
+        logger.info("Unreadable upload from user %s: %s", request.user.pk, error)
+        lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
+        return _refuse(request, lesson, None, UNREADABLE_UPLOAD, 400)
     return _attempt_upload(request, pk)
 
 
 @csrf_protect
-@login_required
 def _attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
     lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
     form = AttemptUploadForm(request.POST, request.FILES)
@@ -135,7 +200,7 @@ def _attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not valid:
         if token:
             submission_release(user_id=user_id, submission_id=token)
-        message = _too_large_message() if too_large else _first_error(form)
+        message = _too_large_message() if too_large else _first_error(request, form)
         return _refuse(request, lesson, form, message, 400)
     try:
         attempt = attempt_create(
@@ -176,10 +241,11 @@ def attempt_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @require_safe
-@login_required
 @vary_on_headers("HX-Request")
 def attempt_status(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The htmx poll: 204 while nothing changed, the new state when it did, 286 when done."""
+    if not request.user.is_authenticated:
+        return _signed_out_of_poll(request, public_id)
     if not request.htmx:
         return redirect("attempt-detail", public_id=public_id)
     attempt = get_object_or_404(

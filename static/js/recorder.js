@@ -4,7 +4,9 @@
  * Markup (templates/assessments/practice.html): [data-recorder] section with its controls,
  * and the [data-upload-form] form that also works without this script. The server answers
  * an upload with the attempt panel fragment, which is swapped into #attempt-slot so htmx can
- * poll it; a refused upload answers 4xx with a message fragment for [data-upload-feedback].
+ * poll it; a refused upload answers 4xx with a message fragment for [data-upload-feedback]
+ * (#upload-error). Nothing else is ever pasted into the page: a redirected answer (a sign-in
+ * page) or an error page without that fragment gets a message of our own instead.
  */
 
 // In order of preference; the upload is labelled with the type actually recorded.
@@ -29,7 +31,31 @@ const MESSAGES = {
   failed: "Recording could not start. Try again, or upload an audio file below.",
   nothing: "Record yourself or choose an audio file first.",
   network: "The upload did not get through. Check your connection and send again.",
+  signedOut:
+    "You have been signed out. Sign in again in another tab, then send your recording " +
+    "again: it is still here.",
+  refused: "The server did not take your recording. It is still here: try sending it again.",
 };
+
+// Django's default CSRF cookie. Signing in again (in another tab) replaces the token, so the
+// one rendered into this page goes stale; the cookie always holds the current one.
+const CSRF_COOKIE = "csrftoken";
+
+function csrfToken(form) {
+  const cookie = document.cookie
+    .split("; ")
+    .find((pair) => pair.startsWith(`${CSRF_COOKIE}=`));
+  if (cookie) return decodeURIComponent(cookie.slice(CSRF_COOKIE.length + 1));
+  return form.elements.namedItem("csrfmiddlewaretoken").value;
+}
+
+// XMLHttpRequest follows redirects silently; the final address tells one happened.
+function wasRedirected(request, form) {
+  if (!request.responseURL) return false;
+  const asked = new URL(form.action, window.location.href);
+  const answered = new URL(request.responseURL, window.location.href);
+  return answered.origin !== asked.origin || answered.pathname !== asked.pathname;
+}
 
 export function pickMimeType(isTypeSupported) {
   return MIME_TYPES.find((type) => isTypeSupported(type)) || "";
@@ -258,11 +284,13 @@ function setup(section, form) {
       data.set("mime_type", fileInput.files[0].type || "");
     }
     mimeField.value = data.get("mime_type");
+    const token = csrfToken(form);
+    data.set("csrfmiddlewaretoken", token); // Django reads the field before the header
 
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
     request.setRequestHeader("HX-Request", "true");
-    request.setRequestHeader("X-CSRFToken", form.elements.namedItem("csrfmiddlewaretoken").value);
+    request.setRequestHeader("X-CSRFToken", token);
     progressWrap.hidden = false;
     request.upload.addEventListener("progress", (progressEvent) => {
       if (!progressEvent.lengthComputable) return;
@@ -273,6 +301,12 @@ function setup(section, form) {
     request.addEventListener("load", () => {
       sending = false;
       resetProgress();
+      if (wasRedirected(request, form)) {
+        // Most likely the sign-in page: never show it as the result.
+        submitButton.disabled = false;
+        showSendProblem(MESSAGES.signedOut);
+        return;
+      }
       if (request.status >= 200 && request.status < 300) {
         // Accepted: keep the button off until the learner records or picks something new.
         swapInto(slot, request.responseText);
@@ -282,10 +316,13 @@ function setup(section, form) {
         return;
       }
       submitButton.disabled = false;
-      // 4xx answers explain the refusal; a 503 from the app itself (busy database) does too.
-      const explained = request.status < 500 || request.responseText.includes('id="upload-error"');
-      if (request.status >= 400 && request.responseText && explained) {
+      // Our refusals (4xx, and a 503 from a busy database) carry the #upload-error fragment;
+      // anything else is an error page that must not be pasted in.
+      const explained = request.responseText.includes('id="upload-error"');
+      if (request.status >= 400 && explained) {
         swapInto(feedback, request.responseText);
+      } else if (request.status >= 400 && request.status < 500) {
+        showSendProblem(MESSAGES.refused);
       } else {
         showSendProblem(MESSAGES.network);
       }

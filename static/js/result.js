@@ -3,7 +3,7 @@
  * and hear the model text through the browser's speech synthesis.
  *
  * Listeners are delegated from the document, so a result swapped in by htmx (after
- * polling) works without re-initialising anything.
+ * polling) works without re-initialising anything. Also lets a poll's "signed out" notice in.
  */
 
 const canSpeak = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window;
@@ -107,6 +107,16 @@ document.addEventListener(
   },
   true,
 );
+
+// htmx leaves 4xx answers unswapped; a poll that finds the learner signed out answers 401
+// with a notice (partials/signed_out.html) meant to replace the panel, and so end the polling.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const { xhr } = event.detail;
+  if (xhr && xhr.status === 401 && xhr.responseText.includes("data-signed-out")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
 
 revealSpeakButtons();
 // After htmx swaps, the settled element may be a replaced node: rescan the document.

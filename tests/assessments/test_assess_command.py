@@ -17,7 +17,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from assessments import engines
-from assessments.results import AssessmentResult
+from assessments.engines.base import RECOGNITION_FAILURES
+from assessments.management.commands import assess as assess_command
+from assessments.results import AssessmentResult, RecognitionStatus
+from tests.support.azure_double import recognition_status
 
 # azure_double comes from tests/conftest.py.
 
@@ -296,3 +299,67 @@ def test_offline_engine_scores_good_files_and_refuses_bad_ones(files, monkeypatc
         assert [w.word.strip(",.?").lower() for w in result.words] == expected
         assert any(word.phonemes for word in result.words)
     assert built == ["local"]  # one model load for the whole batch
+
+
+def test_full_text_granularity_with_prosody_is_assessed(azure_double, files):
+    # Prosody is on by default for en-US; FullText does not rule it out (not in the contract).
+    lines, _, error = run(
+        files["webm"], "--text", TEXT, "--engine", "azure", "--granularity", "FullText", "--json"
+    )
+
+    assert error is None
+    sent = azure_double.last_request.assessment
+    assert (sent["Granularity"], sent["EnableProsodyAssessment"]) == ("FullText", "True")
+    assert json.loads(lines[0])["prosody"] is not None
+
+
+class NoMatchEngine:
+    """An offline-style engine that recognises nothing, as the real one does for a wrong text."""
+
+    name = "local"
+
+    def assess(self, *, wav, settings):
+        return AssessmentResult(engine=self.name, recognition_status=RecognitionStatus.NO_MATCH)
+
+
+def test_no_match_is_refused_the_same_way_by_both_engines(azure_double, files, monkeypatch):
+    azure_double.enqueue(recognition_status("NoMatch"))
+    monkeypatch.setattr(engines, "_instances", {"local": NoMatchEngine()})
+
+    by_engine = {}
+    for name in ("azure", "local"):
+        lines, stderr, error = run(files["webm"], "--text", TEXT, "--engine", name, "--json")
+        assert error is not None and "1 of 1" in str(error), name
+        assert f"{files['webm']}: refused [no_match]" in stderr
+        by_engine[name] = json.loads(lines[0])["error"]
+
+    code, message = RECOGNITION_FAILURES[RecognitionStatus.NO_MATCH]
+    for error in by_engine.values():
+        assert (error["code"], error["message"]) == (code, message)
+        assert "NoMatch" in error["detail"]
+    assert azure_double.requests[0].connection_id in by_engine["azure"]["detail"]
+
+
+def test_an_unexpected_error_in_one_file_does_not_stop_the_batch(azure_double, files,
+                                                                  monkeypatch):
+    real_convert = assess_command.audio_convert
+
+    def convert(*, source):
+        if str(source) == str(files["mp4"]):
+            raise RuntimeError("decoder exploded\nsecond line of detail")
+        return real_convert(source=source)
+
+    monkeypatch.setattr(assess_command, "audio_convert", convert)
+
+    lines, stderr, error = run(
+        files["webm"], files["mp4"], files["flac"], "--text", TEXT, "--engine", "azure", "--json"
+    )
+
+    assert error is not None and "1 of 3" in str(error)
+    first, crashed, last = (json.loads(line) for line in lines)
+    assert first["pronunciation"] is not None and last["pronunciation"] is not None
+    assert crashed["error"]["code"] == "internal_error"
+    assert crashed["error"]["detail"] == "RuntimeError: decoder exploded"
+    assert f"{files['mp4']}: failed [internal_error] RuntimeError: decoder exploded" in stderr
+    assert "Traceback" not in stderr and "second line" not in stderr
+    assert len(azure_double.requests) == 2

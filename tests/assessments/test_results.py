@@ -124,6 +124,17 @@ def test_minimal_dict_gets_the_defaults_and_unknown_keys_are_ignored():
     assert result.raw_scores == {} and result.trimmed is False and result.connection_id == ""
 
 
+def test_unknown_keys_are_ignored_at_every_level():
+    data = full_result().to_dict()
+    data["words"][0]["future_word_key"] = 1
+    data["words"][0]["prosody"]["future_prosody_key"] = {"Pitch": 0.3}
+    data["words"][0]["syllables"][0]["stress"] = "primary"
+    data["words"][0]["phonemes"][0]["future_phoneme_key"] = True
+    data["words"][0]["phonemes"][0]["candidates"][0]["rank"] = 1
+
+    assert AssessmentResult.from_dict(data) == full_result()
+
+
 def test_round_trip_of_a_refusal_by_the_recogniser():
     result = AssessmentResult(engine="azure", recognition_status=RecognitionStatus.NO_MATCH)
 

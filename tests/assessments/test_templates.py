@@ -20,11 +20,21 @@ from tests.factories import AttemptFactory, PhonemeResultFactory, WordResultFact
 
 @pytest.mark.parametrize(
     ("value", "band"),
-    [(100, "good"), (80, "good"), (79.99, "fair"), (60, "fair"), (59.9, "poor"), (0, "poor"),
+    [(100, "good"), (80, "good"), (79.5, "good"), (79.4, "fair"), (60, "fair"),
+     (59.5, "fair"), (59.4, "poor"), (0, "poor"),
      (None, "none"), ("", "none"), ("n/a", "none"), ("85", "good")],
 )
 def test_score_band_boundaries(value, band):
     assert score_band(value) == band
+
+
+@pytest.mark.parametrize("value", [79.4, 79.5, 79.6, 79.99, 59.49, 59.5, 59.6, 60.4, 80.5])
+def test_band_agrees_with_the_number_shown(value):
+    """A score printed as "80" is never coloured amber, nor one printed "59" amber."""
+    shown = int(score(value))
+    expected = "good" if shown >= 80 else "fair" if shown >= 60 else "poor"
+    assert score_band(value) == expected
+    assert band_label(value) == band_label(shown)
 
 
 def test_band_labels_and_number_formats():

@@ -157,6 +157,23 @@ def test_teacher_finds_the_attempt_charts_and_csv(live_app, new_page, mic_wav, s
         ".every(c => window.Chart && Chart.getChart(c))",
         timeout=10_000,
     )
+    # …and the weekly chart is drawn from the learner's scores: its pronunciation line has
+    # a point within the range of what the learner scored (the class is just this learner).
+    drawn = page.evaluate(
+        "() => Chart.getChart(document.querySelector("
+        "\"canvas[data-chart-src*='charts/scores']\")).data.datasets"
+        ".map(d => ({label: d.label, data: d.data}))"
+    )
+    points = [v for d in drawn if d["label"] == "Pronunciation" for v in d["data"]
+              if v is not None]
+    (low, high), = live_app.query(
+        "SELECT min(a.pronunciation), max(a.pronunciation) FROM assessments_attempt a"
+        " JOIN tutor_user u ON u.id = a.learner_id"
+        " WHERE u.username = 'learner' AND a.status = 'succeeded'"
+    )
+    assert points, drawn
+    assert any(round(low, 1) - 0.05 <= v <= round(high, 1) + 0.05 for v in points), (
+        points, low, high)
     screenshot(page, "teacher-class")
 
     # CSV export of the class contains the attempt.

@@ -286,16 +286,33 @@ def test_hostile_file_names_never_reach_the_disk(learner_client, school, audio_f
     ],
     ids=["latin1", "invalid-bytes", "gb18030", "9000-bytes"],
 )
-def test_unreadable_file_names_are_a_bad_request_and_store_nothing(
+def test_unreadable_file_names_are_refused_with_a_reason_and_store_nothing(
     learner_client, school, audio_factory, filename
 ):
-    """Django cannot read a part header that is not UTF-8, or longer than it allows (no
-    browser sends either): a plain 400, never a 500, and nothing stored."""
+    """Django cannot read a part header that is not UTF-8 (it drops the part), or one longer
+    than it allows (the body is unreadable). No browser sends either; whoever does is told
+    the file's name is the problem, not asked to choose a recording they already sent."""
     content = audio_factory.speech(SPOKEN).read_bytes()
     response = _post_raw(learner_client, school.lesson, filename, content)
-    assert response.status_code == 400
-    assert Attempt.objects.count() == 0
+    text = _refused(response, 400, "couldn't read that upload", "name", "recording.wav")
+    assert 'id="upload-error"' in text
+    assert "choose a recording" not in text.lower()
+    assert "Bad Request" not in text
     assert _media_files() == []
+
+
+def test_over_long_file_name_without_javascript_shows_the_page_with_the_reason(
+    learner_client, school, audio_factory
+):
+    content = audio_factory.speech(SPOKEN).read_bytes()
+    response = learner_client.generic(
+        "POST",
+        reverse("attempt-upload", args=[school.lesson.pk]),
+        _raw_multipart(b"a" * 9000 + b".wav", content),
+        content_type="multipart/form-data; boundary=b0undary",
+    )
+    text = _refused(response, 400, "couldn't read that upload")
+    assert school.lesson.reference_text in text  # the practice page again, with the reason
 
 
 # --- Double submit ---------------------------------------------------------------------------
@@ -351,6 +368,43 @@ def test_crafted_mime_type_is_ignored(learner_client, school, audio_factory):
     audio = learner_client.get(reverse("attempt-audio", args=[attempt.public_id]))
     assert audio["Content-Type"].startswith("audio/")
     assert audio["X-Content-Type-Options"] == "nosniff"
+
+
+# --- Tampered hidden fields are ignored, never an error the learner cannot act on -----------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"submission_id": "not-a-uuid"},
+        {"submission_id": "x" * 5000},
+        {"submission_id": "6f0d7d1e-3a52-4d43-9b0f-1f2a3b4c5d6e\u0000"},
+        {"mime_type": "audio/webm;codecs=" + "opus," * 200},
+        {"mime_type": "a" * 100_000},
+        {"mime_type": "audio/wav\u0000<script>"},
+        {"submission_id": "{bad}", "mime_type": "audio/" + "x" * 150},
+    ],
+    ids=["bad-uuid", "long-uuid", "nul-uuid", "long-codecs", "huge-mime", "nul-mime", "both"],
+)
+def test_tampered_hidden_fields_are_ignored(learner_client, school, audio_factory, fields):
+    content = audio_factory.speech(SPOKEN).read_bytes()
+    response = upload(learner_client, school.lesson, content, name="a.wav",
+                      content_type="audio/wav", **fields)
+    text = refusal_text(response)
+    assert "Enter a valid UUID" not in text
+    assert "Ensure this value" not in text
+    attempt = _accepted(response)
+    assert attempt.original_content_type == "audio/wav"  # the part's own type, not the hint
+
+
+def test_a_bad_token_is_ignored_so_each_send_is_its_own_attempt(learner_client, school,
+                                                               audio_factory):
+    """Without a readable token there is nothing to de-duplicate on: both are kept."""
+    content = audio_factory.speech(SPOKEN).read_bytes()
+    for _ in range(2):
+        _ = upload(learner_client, school.lesson, content, name="a.wav",
+                   content_type="audio/wav", submission_id="not-a-uuid")
+    assert Attempt.objects.count() == 2
 
 
 def test_upload_does_not_leave_temporary_files_behind(learner_client, school, audio_factory,

@@ -37,8 +37,8 @@ breaks=None, monotone=False)``. The token endpoint has its own queue
 token answer 401 from then on.
 
 Each request is kept as a :class:`RecordedRequest` (headers, query, decoded assessment
-JSON, body, chunk sizes, the JSON answered …) in :attr:`AzureDouble.requests`; token
-requests in :attr:`AzureDouble.token_requests`.
+JSON, body, chunk sizes, the JSON answered, the client's port …) in
+:attr:`AzureDouble.requests`; token requests in :attr:`AzureDouble.token_requests`.
 
 **pytest** — the ``azure_double`` fixture (import it into a ``conftest.py``) starts a
 double, points Django settings at it through pytest-django's ``settings`` fixture
@@ -231,6 +231,9 @@ class RecordedRequest:
     response_status: int | None = None
     response_json: Any = None
     received_at: float = field(default_factory=time.monotonic)
+    # The client's (peer's) TCP port: the same port on consecutive requests means the client
+    # kept the connection alive instead of opening a new one.
+    client_port: int | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -721,6 +724,7 @@ class AzureDouble:
                 query=parse_qs(url.query, keep_blank_values=True),
                 headers=dict(handler.headers.items()),
                 behaviour="refused_before_continue",
+                client_port=handler.client_address[1],
             )
             auth_status = self._check_auth(record)
             if auth_status is not None:
@@ -754,6 +758,7 @@ class AzureDouble:
             path=url.path,
             query=parse_qs(url.query, keep_blank_values=True),
             headers=dict(handler.headers.items()),
+            client_port=handler.client_address[1],
         )
         if url.path == TOKEN_PATH:
             self._handle_token(handler, record)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from assessments.models import Attempt, AttemptStatus
 from tests.factories import AttemptFactory, WordResultFactory
-from tutor.models import Lesson
+from tutor.models import Lesson, Role, User
 
 
 @pytest.fixture
@@ -131,3 +133,99 @@ def test_classroom_admin_offers_only_matching_roles(admin_client, school):
 def test_user_admin_shows_role(admin_client, school):
     response = admin_client.get(reverse("admin:tutor_user_change", args=[school.teacher.pk]))
     assert 'name="role"' in response.content.decode()
+
+
+# --- Roles: the role alone decides; staff and superuser follow it ----------------------------
+
+
+def _change_user(admin_client, user, tick=False, **changes):
+    """Post the user's admin change form back as shown, with ``changes`` (and, with
+    ``tick``, the staff and superuser boxes ticked as if the form still had them)."""
+    url = reverse("admin:tutor_user_change", args=[user.pk])
+    data = {
+        "username": user.username, "first_name": "", "last_name": "", "email": user.email,
+        "role": user.role, "is_active": "on",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "last_login_0": "", "last_login_1": "",
+        **changes,
+    }
+    if tick:
+        data.update(is_staff="on", is_superuser="on")
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    return user
+
+
+def test_role_admin_set_in_the_admin_grants_staff_and_superuser(admin_client, school):
+    user = _change_user(admin_client, school.teacher, role="admin")
+    assert (user.is_staff, user.is_superuser, user.is_admin_role) == (True, True, True)
+    user = _change_user(admin_client, user, role="teacher")
+    assert (user.is_staff, user.is_superuser, user.is_admin_role) == (False, False, False)
+
+
+def test_staff_and_superuser_cannot_be_ticked_without_the_role(admin_client, school):
+    response = admin_client.get(reverse("admin:tutor_user_change", args=[school.learner.pk]))
+    form = response.context["adminform"].form
+    assert "is_staff" not in form.fields and "is_superuser" not in form.fields
+    user = _change_user(admin_client, school.learner, tick=True)
+    assert (user.is_staff, user.is_superuser) == (False, False)
+
+
+def test_user_added_in_the_admin_as_admin_can_open_the_admin(admin_client, client):
+    response = admin_client.post(reverse("admin:tutor_user_add"), {
+        "username": "newadmin", "role": "admin", "password1": "a-long-passphrase-1",
+        "password2": "a-long-passphrase-1", "usable_password": "true",
+    })
+    assert response.status_code == 302
+    user = User.objects.get(username="newadmin")
+    assert user.is_staff and user.is_superuser
+    client.force_login(user)
+    assert client.get(reverse("admin:tutor_lesson_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "flags"), [("admin", True), ("teacher", False),
+                                             ("learner", False)])
+def test_save_keeps_the_flags_in_step_with_the_role(db, role, flags):
+    user = User(username="someone", role=role, is_staff=not flags, is_superuser=not flags)
+    user.save()
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser) == (flags, flags)
+
+
+def test_saving_only_the_role_also_stores_the_flags(school):
+    school.teacher.role = Role.ADMIN
+    school.teacher.save(update_fields=["role"])
+    school.teacher.refresh_from_db()
+    assert school.teacher.is_staff and school.teacher.is_superuser
+
+
+def test_superuser_flag_alone_does_not_make_an_admin(school):
+    # Set behind save()'s back (e.g. a raw UPDATE): the role still decides.
+    User.objects.filter(pk=school.learner.pk).update(is_superuser=True, is_staff=True)
+    school.learner.refresh_from_db()
+    assert not school.learner.is_admin_role
+
+
+def test_createsuperuser_makes_an_admin_by_role(db):
+    user = User.objects.create_superuser("root", "root@example.com", "a-long-passphrase-1")
+    assert user.role == Role.ADMIN and user.is_admin_role
+    assert user.is_staff and user.is_superuser
+
+
+def test_migration_gives_existing_superusers_the_admin_role(db):
+    from django.apps import apps
+
+    migration = importlib.import_module("tutor.migrations.0002_role_decides_admin_flags")
+    old_root = User.objects.create(username="old-root", role=Role.LEARNER)
+    stray_staff = User.objects.create(username="stray", role=Role.TEACHER)
+    User.objects.filter(pk=old_root.pk).update(is_superuser=True, is_staff=True)
+    User.objects.filter(pk=stray_staff.pk).update(is_staff=True)
+
+    migration.roles_from_superuser_flag(apps, None)
+
+    old_root.refresh_from_db()
+    stray_staff.refresh_from_db()
+    assert (old_root.role, old_root.is_staff, old_root.is_superuser) == (Role.ADMIN, True, True)
+    assert (stray_staff.role, stray_staff.is_staff) == (Role.TEACHER, False)

@@ -9,9 +9,10 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from assessments.models import AttemptStatus
+from assessments.models import AttemptStatus, WordResult
 from tests.factories import AttemptFactory, LearnerFactory, WordResultFactory
-from tutor.exports import ATTEMPT_COLUMNS, WORD_COLUMNS, csv_safe
+from tutor.exports import ATTEMPT_COLUMNS, WORD_COLUMNS, csv_safe, word_rows
+from tutor.selectors import classroom_attempts
 
 
 def _download(client, name, school):
@@ -122,3 +123,23 @@ def test_learner_in_two_classes_is_exported_once_per_class(client, school):
     client.force_login(school.teacher)
     _, *body = _download(client, "teacher-class-export-attempts", school)
     assert len(body) == 1
+
+
+def test_words_of_an_attempt_scored_mid_export_are_skipped(school):
+    """The attempt columns and the words are two queries: an attempt that is scored in
+    between has words but no columns, and is left out instead of failing the download."""
+    early = AttemptFactory(learner=school.learner, lesson=school.lesson)
+    WordResultFactory(attempt=early, order=0, word="early")
+
+    class WordsScoredInBetween:
+        """WordResult.objects, but an attempt is scored just before the words are read."""
+
+        def filter(self, **lookups):
+            late = AttemptFactory(learner=school.learner, lesson=school.lesson)
+            WordResultFactory(attempt=late, order=0, word="late")
+            return WordResult.objects.filter(**lookups)
+
+    rows = list(word_rows(attempts=classroom_attempts(classroom=school.classroom),
+                          words=WordsScoredInBetween()))
+
+    assert [(row[0], row[5]) for row in rows] == [(str(early.public_id), "early")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -86,13 +87,51 @@ def test_class_page_shows_grid_and_most_missed(client, school):
     attempt = AttemptFactory(learner=school.learner, lesson=school.lesson, pronunciation=88.0)
     WordResultFactory(attempt=attempt, word="Morning", error_type="Mispronunciation",
                       accuracy=30.0)
+    AttemptFactory(learner=school.learner, lesson=school.lesson, pronunciation=61.0)
     client.force_login(school.teacher)
-    body = client.get(reverse("teacher-class", args=[school.classroom.pk])).content.decode()
-    assert school.learner.display_name in body
-    assert "88" in body
+    response = client.get(reverse("teacher-class", args=[school.classroom.pk]))
+    body = response.content.decode()
+    [row] = response.context["grid"].rows
+    [cell] = row.cells
+    assert row.learner == school.learner
+    assert (cell.best, cell.latest, cell.attempts) == (88.0, 61.0, 2)
+    # The learner's row, in the lesson's column: best 88 (green) / latest 61 (amber).
+    learner_url = reverse("teacher-learner", args=[school.classroom.pk, school.learner.pk])
+    row_html = re.search(
+        rf'<tr>\s*<th scope="row"><a href="{learner_url}">{school.learner.display_name}</a>'
+        r"</th>\s*<td>(.*?)</td>", body, re.S,
+    )
+    assert row_html, body
+    assert row_html.group(1) == (
+        '<span class="score-chip score-chip--good">88</span> / '
+        '<span class="score-chip score-chip--fair">61</span> <span class="muted">(2)</span>'
+    )
     assert "<th scope=\"row\">morning</th>" in body
     assert reverse("teacher-class-chart-scores", args=[school.classroom.pk]) in body
     assert 'data-chart-json="class-errors-chart"' in body
+
+
+def test_weekly_scores_table_for_browsers_without_javascript(client, school):
+    _attempt(school.learner, school.lesson, 79.6, days_ago=1)
+    client.force_login(school.teacher)
+    class_page = client.get(reverse("teacher-class", args=[school.classroom.pk])).content
+    table_url = reverse("teacher-class-scores-weekly", args=[school.classroom.pk])
+    noscript = re.search(r"<noscript>(.*?)</noscript>", class_page.decode(), re.S).group(1)
+    assert f'href="{table_url}"' in noscript
+
+    response = client.get(table_url)
+    chart = client.get(reverse("teacher-class-chart-scores", args=[school.classroom.pk])).json()
+    assert response.context["chart"] == chart  # the same figures as the chart
+    body = response.content.decode()
+    [week] = chart["labels"]
+    assert f'<th scope="row">{week}</th><td>80</td>' in body
+    assert "<script" not in body.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
+def test_weekly_scores_table_without_scores_says_so(client, school):
+    client.force_login(school.teacher)
+    body = client.get(reverse("teacher-class-scores-weekly", args=[school.classroom.pk]))
+    assert "No scored attempts in this class" in body.content.decode()
 
 
 def test_class_scores_chart_json(client, school):

@@ -36,7 +36,7 @@ from tutor.selectors import (
     error_breakdown,
     learner_attempts,
     learner_history_page_rows,
-    lessons_for_learner_filter,
+    lessons_for_history_filter,
     score_series_weekly,
 )
 
@@ -105,6 +105,20 @@ def class_chart_scores(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_GET
+def class_scores_weekly(request: HttpRequest, pk: int) -> HttpResponse:
+    """The weekly chart's figures as an HTML table, for browsers without JavaScript.
+
+    A page of its own rather than part of the class view: the series reads the class's
+    whole half-year, which would take the class view past its time budget.
+    """
+    classroom = _classroom_or_404(request, pk)
+    chart = score_series_weekly(attempts=classroom_attempts(classroom=classroom))
+    return render(request, "tutor/class_scores_weekly.html",
+                  {"classroom": classroom, "chart": chart})
+
+
+@login_required
+@require_GET
 def class_chart_errors(request: HttpRequest, pk: int) -> JsonResponse:
     classroom = _classroom_or_404(request, pk)
     return JsonResponse(
@@ -114,13 +128,13 @@ def class_chart_errors(request: HttpRequest, pk: int) -> JsonResponse:
 
 def _history(request: HttpRequest, classroom: Classroom, learner: User) -> dict:
     form = HistoryFilterForm(
-        request.GET or None, lessons=lessons_for_learner_filter(learner=learner,
-                                                                classroom=classroom)
+        request.GET or None, lessons=lessons_for_history_filter(classroom=classroom)
     )
     filters = form.cleaned_data if form.is_valid() else {}
     lesson = filters.get("lesson")
     attempts = learner_attempts(
         learner=learner,
+        classroom=classroom,
         lesson_id=lesson.pk if lesson else None,
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),

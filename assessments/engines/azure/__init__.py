@@ -11,7 +11,6 @@ from assessments.engines.azure.errors import (
     AzureBadResponse,
     AzureConfigurationError,
     AzureError,
-    AzureNotRecognised,
     AzureUnavailable,
 )
 
@@ -21,6 +20,5 @@ __all__ = [
     "AzureConfigurationError",
     "AzureEngine",
     "AzureError",
-    "AzureNotRecognised",
     "AzureUnavailable",
 ]

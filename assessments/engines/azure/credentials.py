@@ -8,6 +8,7 @@ only the header builders call :meth:`Secret.reveal`.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 EntraTokenSource = Callable[[], str]
 
+# How many Entra tokens from a callable source are remembered for redaction: threads of one
+# process may still be reporting on a token the source has since replaced.
+RECENT_ENTRA_TOKENS = 4
+
 
 @dataclass(frozen=True)
 class AzureCredentials:
@@ -75,6 +80,10 @@ class AzureCredentials:
     token_endpoint: str = ""
     resource_id: str = ""
     entra_token: Secret | EntraTokenSource | None = field(default=None, repr=False)
+    # Tokens a callable source handed out: an error body echoing one must still be redacted.
+    _handed_out: deque[str] = field(
+        default_factory=lambda: deque(maxlen=RECENT_ENTRA_TOKENS), repr=False, compare=False
+    )
 
     @classmethod
     def from_values(
@@ -129,7 +138,12 @@ class AzureCredentials:
     def entra_bearer(self) -> Secret:
         """The ``aad#<resource-id>#<token>`` bearer value Microsoft documents for Entra."""
         source = self.entra_token
-        token = source.reveal() if isinstance(source, Secret) else (source() if source else "")
+        if isinstance(source, Secret):
+            token = source.reveal()
+        else:
+            token = source() if source else ""
+            if token and token not in self._handed_out:
+                self._handed_out.append(token)
         return Secret(f"aad#{self.resource_id}#{token}")
 
     def known_secrets(self) -> list[str]:
@@ -137,4 +151,5 @@ class AzureCredentials:
         found = [self.key.reveal()]
         if isinstance(self.entra_token, Secret):
             found.append(self.entra_token.reveal())
+        found.extend(self._handed_out)
         return found

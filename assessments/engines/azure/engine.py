@@ -2,7 +2,8 @@
 
 Flow per assessment: check settings and audio locally (no request for what Azure would
 refuse), then up to ``max_attempts`` HTTP attempts within the retry budget, each with its
-own ``X-ConnectionId``; a 401 refreshes a token (shared or Entra) once.
+own ``X-ConnectionId``; a 401 refreshes a token (shared or Entra) once. ``NoMatch``,
+``InitialSilenceTimeout`` and ``BabbleTimeout`` come back as results without scores.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from assessments.engines.azure.auth import AzureAuth
 from assessments.engines.azure.config import AzureConfig
 from assessments.engines.azure.errors import (
     LEARNER_TRY_LATER,
-    NOT_RECOGNISED_MESSAGES,
-    AzureNotRecognised,
+    NOT_RECOGNISED_STATUSES,
     AzureUnavailable,
 )
 from assessments.engines.azure.parse import bad_response, parse_result, recognition_status
@@ -183,14 +183,16 @@ class AzureEngine:
         if status == RecognitionStatus.SUCCESS:
             if not payload.get("NBest"):
                 # profanity=removed on all-profanity audio: Success with nothing recognised.
-                raise AzureNotRecognised(RecognitionStatus.NO_MATCH)
+                return _not_recognised(RecognitionStatus.NO_MATCH, settings=settings)
             return parse_result(
                 payload,
                 grading_system=settings.grading_system,
                 break_threshold=self.config.break_confidence_threshold,
             )
-        if status in NOT_RECOGNISED_MESSAGES:
-            raise AzureNotRecognised(status)
+        if status in NOT_RECOGNISED_STATUSES:
+            # An answer about the recording, not a fault: returned like the offline engine
+            # does, never retried; the caller tells the learner what went wrong.
+            return _not_recognised(status, settings=settings)
         if status == RecognitionStatus.ERROR:
             raise AzureUnavailable(
                 "azure_recognition_error",
@@ -199,3 +201,10 @@ class AzureEngine:
                 retryable=True,
             )
         raise bad_response(f"unknown RecognitionStatus {status!r}")
+
+
+def _not_recognised(status: str, *, settings: AssessmentSettings) -> AssessmentResult:
+    """A result with the status only: no scores, no words (``assess`` adds the id)."""
+    return AssessmentResult(
+        engine=AzureEngine.name, recognition_status=status, grading_system=settings.grading_system
+    )

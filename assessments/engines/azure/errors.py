@@ -1,8 +1,8 @@
 """Failures of the Azure engine, each an :class:`AssessmentError` with a clear message.
 
-Learner messages are plain and never technical; operator messages say what to fix
-(bad key, wrong region, unsupported audio …) and carry the ``X-ConnectionId`` values
-Microsoft support asks for. Neither ever contains the key or a token: every text that
+Learner messages are plain and never technical; operator messages say what to fix (bad key,
+wrong region, unsupported audio …) and carry the ``X-ConnectionId`` values Microsoft
+support asks for. Neither ever contains the key or a token: every text that
 comes from the wire goes through :func:`assessments.engines.azure.credentials.redact`.
 """
 
@@ -10,28 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assessments.engines.base import AssessmentError
+from assessments.engines.base import RECOGNITION_FAILURES, AssessmentError
+from assessments.results import RecognitionStatus
 
 LEARNER_TRY_LATER = "Scoring is busy right now. Your recording is saved; we'll try again shortly."
 LEARNER_SETUP = "Scoring is not available right now. Please tell your teacher."
 LEARNER_AUDIO = "We couldn't process this recording. Please record it again."
 
+# The statuses Azure answers when it heard nothing usable. They come back as results (see
+# ``engine.py``); the learner messages live in the one table, RECOGNITION_FAILURES.
+NOT_RECOGNISED_STATUSES = (
+    RecognitionStatus.NO_MATCH,
+    RecognitionStatus.INITIAL_SILENCE_TIMEOUT,
+    RecognitionStatus.BABBLE_TIMEOUT,
+)
+# A view of that table for these statuses, for callers that import it from here.
 NOT_RECOGNISED_MESSAGES = {
-    "NoMatch": (
-        "no_match",
-        "We heard speech but couldn't match it to the text. Check you're reading the "
-        "prompt in the lesson's language, then try again.",
-    ),
-    "InitialSilenceTimeout": (
-        "initial_silence",
-        "We only heard silence at the start. Start speaking soon after you press record, "
-        "and check your microphone.",
-    ),
-    "BabbleTimeout": (
-        "babble",
-        "We only heard background noise. Move somewhere quieter or closer to the "
-        "microphone, then try again.",
-    ),
+    status: RECOGNITION_FAILURES[status] for status in NOT_RECOGNISED_STATUSES
 }
 
 
@@ -97,21 +92,3 @@ class AzureBadResponse(AzureError):
 
 class AzureAudioRejected(AzureError):
     """The audio cannot be sent as is (not 16 kHz mono 16-bit PCM WAV, or empty)."""
-
-
-class AzureNotRecognised(AzureError):
-    """No usable speech: ``NoMatch``, ``InitialSilenceTimeout`` or ``BabbleTimeout``.
-
-    This is raised rather than returned as a result so that every caller treats it the same
-    way: the attempt fails with the learner message and is not retried.
-    """
-
-    def __init__(self, status: str, *, connection_ids: Sequence[str] = ()) -> None:
-        code, message = NOT_RECOGNISED_MESSAGES[status]
-        super().__init__(
-            code,
-            message,
-            operator_message=f"Azure RecognitionStatus {status}.",
-            connection_ids=connection_ids,
-        )
-        self.recognition_status = status

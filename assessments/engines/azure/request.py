@@ -45,8 +45,6 @@ def check_settings(settings: AssessmentSettings) -> None:
         problems.append("N-best phonemes need Phoneme granularity.")
     if settings.phoneme_alphabet and settings.granularity != "Phoneme":
         problems.append("A phoneme alphabet needs Phoneme granularity.")
-    if settings.enable_prosody and settings.granularity == "FullText":
-        problems.append("Prosody feedback is per word; it needs Word or Phoneme granularity.")
     if problems:
         raise InvalidSettings(" ".join(problems))
 

@@ -118,13 +118,11 @@ def error_for_status(
             http_status=status,
         )
     if status == 400:
+        learner, hint = _bad_request_hint(detail)
         return AzureConfigurationError(
             "azure_bad_request",
-            LEARNER_AUDIO,
-            operator_message=(
-                f"Azure rejected the {what} (400): usually unsupported audio (must be 16 kHz "
-                "mono PCM WAV) or a missing/unsupported language." + suffix
-            ),
+            learner,
+            operator_message=f"Azure rejected the {what} (400): {hint}" + suffix,
             http_status=status,
         )
     if status == 401:
@@ -154,6 +152,30 @@ def error_for_status(
         LEARNER_SETUP,
         operator_message=f"Azure {what} failed with HTTP {status}; check the endpoint." + suffix,
         http_status=status,
+    )
+
+
+# Azure answers 400 for two different faults; its message says which one it was.
+_AUDIO_WORDS = ("audio", "wav", "codec", "sample", "format")
+_LANGUAGE_WORDS = ("language", "locale")
+
+
+def _bad_request_hint(detail: str) -> tuple[str, str]:
+    """(learner message, operator hint) for a 400, chosen from the service's own message."""
+    text = detail.lower()
+    about_audio = any(word in text for word in _AUDIO_WORDS)
+    about_language = any(word in text for word in _LANGUAGE_WORDS)
+    if about_language and not about_audio:
+        # Re-recording cannot fix this: the lesson's locale (the `language` query) is wrong.
+        return LEARNER_SETUP, (
+            "the language is missing or not supported; check the lesson's locale, which is "
+            "sent as the `language` query parameter."
+        )
+    if about_audio and not about_language:
+        return LEARNER_AUDIO, "the audio is unsupported; it must be 16 kHz mono 16-bit PCM WAV."
+    return LEARNER_AUDIO, (
+        "usually unsupported audio (must be 16 kHz mono PCM WAV) or a missing/unsupported "
+        "language."
     )
 
 

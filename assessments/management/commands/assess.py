@@ -2,14 +2,16 @@
 
 Each file goes through the same conversion as an upload (:func:`assessments.audio.audio_convert`)
 and then through ONE engine instance shared by the whole run (one model load, one HTTP
-session, one token). A file that is refused is reported with its error code and message, the
-others are still assessed, and the exit status is non-zero at the end. See ``docs/results.md``.
+session, one token). A file that is refused, not recognised (``NoMatch`` …, whichever engine
+ran) or that hits an unexpected error is reported with its error code and message, the others
+are still assessed, and the exit status is non-zero at the end. See ``docs/results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,11 @@ from assessments.engines.base import (
     AssessmentSettings,
     Engine,
     InvalidSettings,
+    NotRecognised,
 )
 from assessments.results import SCORE_NAMES, AssessmentResult
+
+INTERNAL_ERROR = "internal_error"
 
 
 class Command(BaseCommand):
@@ -86,6 +91,13 @@ class Command(BaseCommand):
                 failed += 1
                 self._report_failure(path=path, error=error, as_json=options["json"])
                 continue
+            except Exception as crash:  # noqa: BLE001 - one bad file must not end the batch
+                failed += 1
+                if options.get("traceback"):  # Django's --traceback: the full story, on request
+                    self.stderr.write(traceback.format_exc())
+                error = _internal_error(crash)
+                self._report_failure(path=path, error=error, as_json=options["json"])
+                continue
             if options["json"]:
                 line = json.dumps({"file": path, **result.to_dict()}, ensure_ascii=False)
             else:
@@ -104,13 +116,27 @@ class Command(BaseCommand):
                 "detail": error.operator_message,
             }
             self.stdout.write(json.dumps({"file": path, "error": detail}, ensure_ascii=False))
-        self.stderr.write(f"{path}: refused [{error.code}] {error.learner_message}")
+        if error.code == INTERNAL_ERROR:
+            self.stderr.write(f"{path}: failed [{error.code}] {error.operator_message}")
+        else:
+            self.stderr.write(f"{path}: refused [{error.code}] {error.learner_message}")
+
+
+def _internal_error(crash: Exception) -> AssessmentError:
+    """An unexpected exception as a per-file failure with a one-line detail (no traceback)."""
+    first_line = (str(crash).strip().splitlines() or [""])[0][:200]
+    summary = f"{type(crash).__name__}: {first_line}" if first_line else type(crash).__name__
+    return AssessmentError(
+        INTERNAL_ERROR,
+        "Something went wrong while assessing this file.",
+        operator_message=summary,
+    )
 
 
 def _assess_file(
     *, engine: Engine, path: str, settings: AssessmentSettings
 ) -> tuple[ConvertedAudio, AssessmentResult]:
-    """Convert as an upload is converted, then assess; every failure is an AssessmentError."""
+    """Convert as an upload is converted, then assess; every refusal is an AssessmentError."""
     settings.validate()  # e.g. an empty reference text on one line of a batch file
     try:
         converted = audio_convert(source=path)
@@ -119,6 +145,9 @@ def _assess_file(
             "unreadable", "The file could not be read.", operator_message=str(error)
         ) from error
     result = engine.assess(wav=converted.wav, settings=settings)
+    if not result.succeeded:
+        # NoMatch and the like: refused with the same code and message as an upload gets.
+        raise NotRecognised(result)
     # As for uploads: report the assessed length and whether the recording was cut.
     result.audio_duration_ms = converted.duration_ms
     result.trimmed = converted.trimmed

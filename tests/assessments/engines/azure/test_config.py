@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from assessments.engines import get_engine
+from assessments.engines import get_engine, resolve_engine_name
 from assessments.engines.azure import AzureEngine
 from assessments.engines.azure.config import AzureConfig
 from assessments.engines.azure.transport import process_session
+from assessments.engines.base import AssessmentSettings
 
 
 def test_region_builds_both_endpoints(settings):
@@ -125,3 +126,53 @@ def test_region_is_case_insensitive(settings):
     settings.AZURE_SPEECH_ENDPOINT = ""
 
     assert AzureConfig.from_settings().endpoint.startswith("https://westeurope.stt.")
+
+
+@pytest.mark.parametrize(
+    ("auth", "key", "resource_id", "entra_token", "expected"),
+    [
+        ("key", "k" * 32, "", "", "azure"),
+        ("token", "k" * 32, "", "", "azure"),
+        ("key", "", "", "", "local"),
+        ("entra", "", "/subscriptions/0/rg/speech", "entra-token", "azure"),
+        ("entra", "", "/subscriptions/0/rg/speech", lambda: "entra-token", "azure"),
+        ("entra", "", "", "", "local"),
+        # Half an Entra set-up still picks Azure, whose start-up then names what is missing.
+        ("entra", "", "", "entra-token", "azure"),
+    ],
+)
+def test_auto_picks_azure_for_any_auth_mode_with_credentials(
+    settings, auth, key, resource_id, entra_token, expected
+):
+    settings.AZURE_SPEECH_AUTH = auth
+    settings.AZURE_SPEECH_KEY = key
+    settings.AZURE_SPEECH_RESOURCE_ID = resource_id
+    settings.AZURE_SPEECH_ENTRA_TOKEN = entra_token
+
+    assert resolve_engine_name("auto") == expected
+
+
+def test_an_entra_only_setup_is_assessed_by_azure_under_auto(settings, azure_double, wav):
+    settings.ASSESSMENT_ENGINE = "auto"
+    settings.AZURE_SPEECH_AUTH = "entra"
+    settings.AZURE_SPEECH_KEY = ""
+    settings.AZURE_SPEECH_RESOURCE_ID = azure_double.entra_resource_id
+    settings.AZURE_SPEECH_ENTRA_TOKEN = azure_double.entra_token
+
+    result = get_engine().assess(wav=wav, settings=AssessmentSettings(reference_text="Hello"))
+
+    assert result.engine == "azure" and result.succeeded
+    assert azure_double.last_request.header("Authorization").startswith("Bearer aad#")
+
+
+def test_half_an_entra_setup_fails_at_start_up_naming_the_setting(settings):
+    settings.AZURE_SPEECH_AUTH = "entra"
+    settings.AZURE_SPEECH_KEY = ""
+    settings.AZURE_SPEECH_REGION = "westeurope"
+    settings.AZURE_SPEECH_RESOURCE_ID = ""
+    settings.AZURE_SPEECH_ENTRA_TOKEN = "entra-token"
+
+    with pytest.raises(ImproperlyConfigured) as caught:
+        AzureEngine.from_settings()
+
+    assert "AZURE_SPEECH_RESOURCE_ID" in str(caught.value)

@@ -11,15 +11,16 @@ import pytest
 from assessments.engines.azure import (
     AzureBadResponse,
     AzureConfigurationError,
-    AzureNotRecognised,
     AzureUnavailable,
 )
+from assessments.engines.azure.errors import LEARNER_AUDIO, LEARNER_SETUP
 from assessments.engines.base import AssessmentError, AssessmentSettings, InvalidSettings
 from assessments.results import ErrorType, RecognitionStatus, to_hundred
 from tests.support.azure_double import (
     broken_json,
     recognition_status,
     reset_connection,
+    respond,
     slow,
     status,
     success,
@@ -127,28 +128,31 @@ def test_long_audio_is_trimmed_and_flagged(make_engine, reading, azure_double):
     assert azure_double.last_request.audio_seconds == 30.0
 
 
-@pytest.mark.parametrize(
-    ("status_name", "code"),
-    [
-        ("NoMatch", "no_match"),
-        ("InitialSilenceTimeout", "initial_silence"),
-        ("BabbleTimeout", "babble"),
-    ],
-)
-def test_no_usable_speech_is_a_clear_non_retryable_error(
-    status_name, code, make_engine, wav, reading, azure_double
+@pytest.mark.parametrize("status_name", ["NoMatch", "InitialSilenceTimeout", "BabbleTimeout"])
+def test_no_usable_speech_is_returned_as_a_result_without_scores(
+    status_name, make_engine, wav, reading, azure_double, clock
 ):
     azure_double.enqueue(recognition_status(status_name))
 
-    with pytest.raises(AzureNotRecognised) as caught:
-        make_engine().assess(wav=wav, settings=reading)
+    result = make_engine().assess(wav=wav, settings=reading)
 
-    error = caught.value
-    assert error.code == code and not error.retryable
-    assert error.recognition_status == status_name
-    assert error.learner_message and "Azure" not in error.learner_message
-    assert len(azure_double.requests) == 1
-    assert error.connection_id == azure_double.last_request.connection_id
+    assert result.recognition_status == status_name and not result.succeeded
+    assert result.engine == "azure"
+    assert result.scores() == dict.fromkeys(result.scores())
+    assert result.words == [] and result.raw_scores == {}
+    assert result.connection_id == azure_double.last_request.connection_id
+    assert result.audio_duration_ms == 1500
+    assert len(azure_double.requests) == 1 and clock.sleeps == []  # an answer: not retried
+
+
+def test_success_with_nothing_recognised_is_a_no_match(make_engine, wav, reading, azure_double):
+    # profanity=removed on all-profanity audio: Success, but no NBest to assess.
+    azure_double.enqueue(respond({"RecognitionStatus": "Success", "Offset": 0, "Duration": 0}))
+
+    result = make_engine().assess(wav=wav, settings=reading)
+
+    assert result.recognition_status == RecognitionStatus.NO_MATCH
+    assert result.connection_id == azure_double.last_request.connection_id
 
 
 def test_recognition_status_error_is_retried(make_engine, wav, reading, azure_double, clock):
@@ -195,6 +199,32 @@ def test_client_errors_are_not_retried(
     assert (error.code, error.retryable, error.http_status) == (error_code, False, code)
     assert hint in error.operator_message
     assert len(azure_double.requests) == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("service_message", "learner_message", "hint", "not_hinted"),
+    [
+        ("Unsupported audio format", LEARNER_AUDIO, "16 kHz mono", "language"),
+        ("The language parameter is missing or invalid.", LEARNER_SETUP, "locale", "16 kHz"),
+        ("Bad request.", LEARNER_AUDIO, "unsupported audio", None),
+    ],
+)
+def test_a_400_names_the_fault_the_service_reported(
+    service_message, learner_message, hint, not_hinted, make_engine, wav, reading, azure_double
+):
+    azure_double.enqueue(status(400, message=service_message))
+
+    with pytest.raises(AzureConfigurationError) as caught:
+        make_engine().assess(wav=wav, settings=reading)
+
+    error = caught.value
+    assert (error.code, error.http_status) == ("azure_bad_request", 400)
+    assert error.learner_message == learner_message
+    hint_part = error.operator_message.split(" Service said:")[0]
+    assert hint in hint_part
+    if not_hinted:
+        assert not_hinted not in hint_part
+    assert f"Service said: {service_message}" in error.operator_message
 
 
 def test_a_wrong_key_is_an_operator_error(settings, make_engine, wav, reading, azure_double):
@@ -293,16 +323,17 @@ def test_always_slow_ends_in_a_retryable_timeout(settings, make_engine, wav, rea
 def test_connection_reset_mid_upload_is_retried(make_engine, reading, azure_double):
     wav = make_wav(seconds=4)  # 128 KB: the reset lands while the body is still uploading
 
-    result = make_engine().assess(wav=wav, settings=reading)
+    # The first assessment leaves a pooled connection, which the reset then breaks.
+    first = make_engine().assess(wav=wav, settings=reading)
     azure_double.enqueue(reset_connection(after_bytes=2048))
-    result = make_engine().assess(wav=wav, settings=reading)
+    second = make_engine().assess(wav=wav, settings=reading)
 
-    assert result.succeeded
-    assert [r.behaviour for r in azure_double.requests] == [
-        "success",
-        "reset_connection",
-        "success",
-    ]
+    requests = azure_double.requests
+    assert [r.behaviour for r in requests] == ["success", "reset_connection", "success"]
+    assert first.succeeded and first.connection_id == requests[0].connection_id
+    assert first.words and first.pronunciation is not None
+    assert second.succeeded and second.connection_id == requests[2].connection_id
+    assert second.scores() == first.scores()
 
 
 def test_connection_refused_is_retryable(settings, make_engine, wav, reading, azure_double):
@@ -370,13 +401,20 @@ def test_break_threshold_setting(settings, make_engine, wav, azure_double):
     assert {w.word: w.prosody.unexpected_break for w in strict.words}["nice"] is False
 
 
-def test_one_connection_id_per_request_and_keep_alive(make_engine, wav, reading, azure_double):
+@pytest.mark.parametrize("stream", [True, False])
+def test_one_connection_id_per_request_and_keep_alive(
+    stream, settings, make_engine, wav, reading, azure_double
+):
+    settings.AZURE_SPEECH_STREAM = stream
     engine = make_engine()
     results = [engine.assess(wav=wav, settings=reading) for _ in range(3)]
 
     ids = [r.connection_id for r in results]
     assert ids == [r.connection_id for r in azure_double.requests]
     assert len(set(ids)) == 3
+    # One TCP connection for all three: the pooled session kept it alive.
+    ports = [r.client_port for r in azure_double.requests]
+    assert ports[0] is not None and ports == [ports[0]] * 3
 
 
 def test_backoff_uses_injected_randomness(settings, azure_double, wav, reading, clock):
@@ -467,6 +505,16 @@ def test_retry_after_is_honoured_for_throttling_and_outages(
 
     assert make_engine().assess(wav=wav, settings=reading).succeeded
     assert clock.sleeps == [1.5]
+
+
+def test_prosody_with_full_text_granularity_reaches_the_service(make_engine, wav, azure_double):
+    result = make_engine().assess(
+        wav=wav, settings=AssessmentSettings(reference_text="Hello there", granularity="FullText")
+    )
+
+    sent = azure_double.last_request.assessment
+    assert (sent["Granularity"], sent["EnableProsodyAssessment"]) == ("FullText", "True")
+    assert result.succeeded and result.prosody is not None
 
 
 def test_the_request_never_relies_on_azure_defaults(make_engine, wav, azure_double):

@@ -102,21 +102,39 @@ def test_strings_for_numbers_and_five_point_scale():
     assert isinstance(result.words[0].offset_ms, int)
 
 
-@pytest.mark.parametrize("threshold", [0.75, 0.5, 0.99])
-def test_break_errors_follow_the_confidence_threshold(threshold):
+UB, MB = ErrorType.UNEXPECTED_BREAK, ErrorType.MISSING_BREAK
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        # Confidences in the file (unexpected / missing): would .02/.11, like .96/.01,
+        # a .70/.05, cup .01/.81, tea .03/.79, please .04/.20; "i" has none, "of" is omitted.
+        (
+            0.75,
+            {"i": [], "would": [], "like": [UB], "a": [], "cup": [MB], "of": None,
+             "tea": [MB], "please": []},
+        ),
+        (
+            0.5,
+            {"i": [], "would": [], "like": [UB], "a": [UB], "cup": [MB], "of": None,
+             "tea": [MB], "please": []},
+        ),
+        (
+            0.99,
+            {"i": [], "would": [], "like": [], "a": [], "cup": [], "of": None,
+             "tea": [], "please": []},
+        ),
+    ],
+)
+def test_break_errors_follow_the_confidence_threshold(threshold, expected):
     payload = load("prosody_breaks_miscue.json")
-    words = {w["Word"]: w for w in payload["NBest"][0]["Words"]}
 
     result = parse_result(payload, grading_system="HundredMark", break_threshold=threshold)
 
-    for word in result.words:
-        brk = words[word.word].get("Feedback", {}).get("Prosody", {}).get("Break", {})
-        unexpected = brk.get("UnexpectedBreak", {}).get("Confidence")
-        missing = brk.get("MissingBreak", {}).get("Confidence")
-        if word.prosody is None:
-            continue
-        assert word.prosody.unexpected_break == (unexpected is not None and unexpected >= threshold)
-        assert word.prosody.missing_break == (missing is not None and missing >= threshold)
+    assert {
+        w.word: (w.prosody.break_error_types if w.prosody else None) for w in result.words
+    } == expected
 
 
 def test_omission_monotone_and_error_type_precedence():

@@ -75,7 +75,6 @@ def test_payload_keys_and_optional_fields():
         {"locale": "fr-FR", "enable_prosody": False, "phoneme_alphabet": "IPA"},
         {"locale": "en-GB", "enable_prosody": False, "nbest_phoneme_count": 3},
         {"granularity": "Word", "nbest_phoneme_count": 3},
-        {"granularity": "FullText", "enable_prosody": True},
         {"scenario_id": "not-a-guid"},
         {"reference_text": "   "},
         {"locale": "xx-XX", "enable_prosody": False},
@@ -85,6 +84,12 @@ def test_invalid_combinations_are_refused(overrides):
     settings = AssessmentSettings(**{"reference_text": "Hello", **overrides})
     with pytest.raises(InvalidSettings):
         check_settings(settings)
+
+
+def test_prosody_with_full_text_granularity_is_not_refused():
+    # Neither the seeds nor the contract restrict prosody by granularity: FullText still
+    # gets the utterance's ProsodyScore, only the per-word feedback is absent.
+    check_settings(AssessmentSettings(reference_text="Hello", granularity="FullText"))
 
 
 def test_query_params():

@@ -84,3 +84,21 @@ def test_errors_survive_pickling_for_the_task_queue(make_engine, wav, azure_doub
     assert copy.operator_message == caught.value.operator_message
     assert copy.connection_id == azure_double.last_request.connection_id
     assert azure_double.key not in pickle.dumps(caught.value).decode("latin-1")
+
+
+def test_a_token_from_a_callable_entra_source_is_redacted(
+    settings, caplog, make_engine, wav, azure_double
+):
+    settings.AZURE_SPEECH_AUTH = "entra"
+    settings.AZURE_SPEECH_KEY = ""
+    settings.AZURE_SPEECH_RESOURCE_ID = azure_double.entra_resource_id
+    settings.AZURE_SPEECH_ENTRA_TOKEN = lambda: azure_double.entra_token
+    caplog.set_level(logging.DEBUG)
+    token = azure_double.entra_token
+    azure_double.enqueue(respond({"Message": f"language? token was {token}"}, status=400))
+
+    with pytest.raises(AzureError) as caught:
+        make_engine().assess(wav=wav, settings=LESSON)
+
+    assert "token was ***" in caught.value.operator_message
+    assert token not in everything_said(caplog, caught.value)
