@@ -7,23 +7,34 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
 from tutor.models import Lesson
-from tutor.services import login_attempt_begin, login_failures_clear
+from tutor.services import login_attempt_begin, login_attempt_succeeded
 
 THROTTLED = "throttled"
 
 
 def client_ip(request: HttpRequest | None) -> str:
-    """The peer address. Forwarded headers are not trusted: a client could set them to
-    dodge the limit; a proxy in front should set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    """The client's address, as the limits on sign-in see it.
+
+    Without proxies it is the peer address. Behind ``TRUSTED_PROXY_COUNT`` proxies it is the
+    address the outermost of them saw: each proxy appends its peer to ``X-Forwarded-For``,
+    so the client is that many entries from the right. Entries further left were written by
+    the client itself and are never trusted: a client could set them to dodge the limit.
     """
     if request is None:
         return ""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in
+                     request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
 
 
@@ -47,7 +58,7 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
             )
         # The attempt is already counted: a failure keeps it, a success forgets them all.
         cleaned = super().clean()
-        login_failures_clear(username=username, client_ip=address)
+        login_attempt_succeeded(username=username, client_ip=address)
         return cleaned
 
     @property

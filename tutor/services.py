@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -77,31 +78,26 @@ _BUCKET_SECONDS = 60
 _BUCKETS = LOGIN_FAILURE_WINDOW_SECONDS // _BUCKET_SECONDS
 
 
-def _login_bucket_keys(*, username: str, client_ip: str, now: float) -> list[tuple[int, str]]:
+def _window_keys(scope: str, subject: str, now: float) -> list[tuple[int, str]]:
     """(bucket number, cache key) for every bucket inside the window, oldest first."""
     # Hashed: usernames are free text and cache keys must be short and safe.
-    digest = hashlib.sha256(f"{username.casefold()}|{client_ip}".encode()).hexdigest()
+    digest = hashlib.sha256(subject.encode()).hexdigest()
     current = int(now // _BUCKET_SECONDS)
-    return [(bucket, f"login-failures:{digest}:{bucket}")
+    return [(bucket, f"{scope}:{digest}:{bucket}")
             for bucket in range(current - _BUCKETS + 1, current + 1)]
 
 
-def login_attempt_begin(*, username: str, client_ip: str) -> int:
-    """Count a sign-in attempt before its password is checked.
+def _window_take(buckets: list[tuple[int, str]], *, limit: int, now: float) -> int:
+    """Count one attempt in the window; 0 if it fits, else seconds until one more would.
 
-    Returns 0 when it may go ahead, else the seconds until this username + address may try
-    again. Counting first is what makes the limit hold under parallel guesses: a check made
-    before any of them had been recorded would let them all through.
+    An attempt over the limit is taken back out: it is refused without a password check,
+    so it is not a guess and must not prolong the wait.
     """
-    now = time.time()
-    buckets = _login_bucket_keys(username=username, client_ip=client_ip, now=now)
     current_key = buckets[-1][1]
     counter_increment(current_key, timeout=LOGIN_FAILURE_WINDOW_SECONDS + _BUCKET_SECONDS)
     counts = cache.get_many([key for _, key in buckets])
-    limit = settings.LOGIN_FAILURES_PER_15_MINUTES
     if sum(counts.values()) <= limit:
         return 0
-    # Refused without checking the password: not a guess, so it does not prolong the wait.
     cache.decr(current_key)
     counts[current_key] = counts[current_key] - 1
     earlier = sum(counts.values())
@@ -112,7 +108,40 @@ def login_attempt_begin(*, username: str, client_ip: str) -> int:
     return LOGIN_FAILURE_WINDOW_SECONDS
 
 
-def login_failures_clear(*, username: str, client_ip: str) -> None:
-    """A successful sign-in forgets the failures before it."""
-    buckets = _login_bucket_keys(username=username, client_ip=client_ip, now=time.time())
-    cache.delete_many([key for _, key in buckets])
+def _login_windows(username: str, client_ip: str, now: float):
+    return (_window_keys("login-failures", f"{username.casefold()}|{client_ip}", now),
+            _window_keys("login-failures-address", client_ip, now))
+
+
+def login_attempt_begin(*, username: str, client_ip: str) -> int:
+    """Count a sign-in attempt before its password is checked.
+
+    Returns 0 when it may go ahead, else the seconds until it may be tried again. Two
+    limits: one per username + address (someone guessing one account), and a larger one per
+    address across all usernames (someone trying many accounts). Counting first is what
+    makes the limits hold under parallel guesses: a check made before any of them had been
+    recorded would let them all through.
+    """
+    now = time.time()
+    per_user, per_address = _login_windows(username, client_ip, now)
+    wait = _window_take(per_user, limit=settings.LOGIN_FAILURES_PER_15_MINUTES, now=now)
+    if wait:
+        return wait
+    wait = _window_take(per_address, limit=settings.LOGIN_FAILURES_PER_ADDRESS_PER_15_MINUTES,
+                        now=now)
+    if wait:
+        cache.decr(per_user[-1][1])  # refused before any password check: not a guess
+    return wait
+
+
+def login_attempt_succeeded(*, username: str, client_ip: str) -> None:
+    """A successful sign-in forgets this account's failures and is not one for the address.
+
+    The address count only ever holds failures (and attempts still being checked), so a
+    classroom signing in from one school address does not use up its limit.
+    """
+    per_user, per_address = _login_windows(username, client_ip, time.time())
+    cache.delete_many([key for _, key in per_user])
+    # ValueError: the minute turned since the attempt began, so its bucket is an older one.
+    with contextlib.suppress(ValueError):
+        cache.decr(per_address[-1][1])

@@ -206,6 +206,12 @@ ATTEMPT_TASK_TIME_LIMIT = env_int("ATTEMPT_TASK_TIME_LIMIT", 150)
 # Abuse limits (per user or per client address, over a sliding minute / quarter hour).
 UPLOADS_PER_MINUTE = env_int("UPLOADS_PER_MINUTE", 10)
 LOGIN_FAILURES_PER_15_MINUTES = env_int("LOGIN_FAILURES_PER_15_MINUTES", 10)
+# Across all usernames from one address (a school behind one NAT shares it: keep it large).
+LOGIN_FAILURES_PER_ADDRESS_PER_15_MINUTES = env_int("LOGIN_FAILURES_PER_ADDRESS_PER_15_MINUTES",
+                                                    100)
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: none, trust
+# REMOTE_ADDR). Compose behind one TLS proxy: 1.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Demo mode: `make run` loads demo users and lessons only when this is on.
 DEMO_MODE = env_bool("DEMO_MODE", False)

@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD
 
+WRONG = "wrong"
+
 
 @pytest.fixture(autouse=True)
 def _limit(settings):
@@ -131,3 +133,39 @@ def test_refused_attempts_do_not_prolong_the_lockout(client, school, monkeypatch
         assert _login(client, "learner", "wrong").status_code == 429
     monkeypatch.setattr(tutor.services.time, "time", lambda: now + 15 * 60 + 1)
     assert _login(client, "learner", PASSWORD).status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_used(settings, school):
+    """With one trusted proxy, each client is limited on its own address; the part of
+    X-Forwarded-For that a client wrote itself is ignored."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.254"}
+
+    def attempt(forwarded: str, password: str = WRONG):
+        return Client().post(reverse("login"), {"username": "learner", "password": password},
+                             HTTP_X_FORWARDED_FOR=forwarded, **proxy)
+
+    for _ in range(3):
+        attempt("203.0.113.7")
+    assert attempt("203.0.113.7", PASSWORD).status_code == 429
+    # Another learner behind the same proxy is not locked out by the first one's guesses.
+    assert attempt("198.51.100.9", PASSWORD).status_code == 302
+    # A forged entry on the left does not give the guesser a fresh address.
+    assert attempt("1.2.3.4, 203.0.113.7", PASSWORD).status_code == 429
+
+
+def test_many_usernames_from_one_address_hit_the_address_limit(settings, client, school):
+    settings.LOGIN_FAILURES_PER_ADDRESS_PER_15_MINUTES = 5
+    for number in range(5):
+        assert _login(client, f"nobody{number}", "wrong").status_code == 200
+    response = _login(client, "learner", PASSWORD)
+    assert response.status_code == 429
+    assert _login(client, "learner", PASSWORD, ip="10.0.0.2").status_code == 302
+
+
+def test_successful_sign_ins_do_not_use_up_a_shared_address(settings, school):
+    """A classroom signs in from one school address: successes are not failures."""
+    settings.LOGIN_FAILURES_PER_ADDRESS_PER_15_MINUTES = 2
+    for _ in range(6):
+        assert _login(Client(), "learner", PASSWORD).status_code == 302
+    assert _login(Client(), "teacher", PASSWORD).status_code == 302
