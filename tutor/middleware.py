@@ -1,13 +1,11 @@
 """Response headers Django's SecurityMiddleware does not set, and a busy database's 503."""
 
-import logging
 from collections.abc import Callable
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
 
-logger = logging.getLogger(__name__)
+from tutor.views.errors import database_busy
 
 # Everything the pages use is served from this origin (htmx, Chart.js and our modules are
 # vendored), so the policy can be strict. `media-src blob:` lets the learner play back a
@@ -47,24 +45,13 @@ class SecurityHeadersMiddleware:
         return response
 
 
-DATABASE_BUSY_RETRY_SECONDS = 5
-DATABASE_BUSY_MESSAGE = (
-    "The server is busy and could not save that just now. Nothing is lost: wait a few "
-    "seconds and try again."
-)
-UPLOAD_BUSY_MESSAGE = (
-    "The server is busy and could not take your recording just now. Your recording is still "
-    "here: wait a few seconds and send it again."
-)
-
-
 class DatabaseUnavailableMiddleware:
     """A database that stays locked or cannot be reached answers 503 with a plain message.
 
     SQLite waits ``SQLITE_BUSY_TIMEOUT_SECONDS`` for another writer's lock and PostgreSQL may
-    restart; either way the request is refused whole (its transaction rolled back), so the
-    learner is told to send it again rather than shown a server error. The pages rendered
-    here touch no database: they must work while it is unavailable.
+    restart; either way the view's transaction is rolled back whole, so the learner is told
+    to send it again rather than shown a server error (with DEBUG on too, unlike
+    ``handler500``, which covers what happens outside views).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -74,17 +61,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError):
-            return None
-        logger.warning("Database unavailable for %s %s: %s", request.method, request.path,
-                       exception)
-        is_upload = request.method == "POST" and bool(request.FILES)
-        message = UPLOAD_BUSY_MESSAGE if is_upload else DATABASE_BUSY_MESSAGE
-        if request.headers.get("HX-Request"):
-            body = render_to_string("assessments/partials/upload_error.html",
-                                    {"message": message})
-        else:
-            body = render_to_string("503.html", {"message": message})
-        response = HttpResponse(body, status=503)
-        response["Retry-After"] = str(DATABASE_BUSY_RETRY_SECONDS)
-        return response
+        if isinstance(exception, OperationalError):
+            return database_busy(request, exception)
+        return None

@@ -52,6 +52,8 @@ ROOT_URLCONF = "tutor.urls"
 WSGI_APPLICATION = "tutor.wsgi.application"
 AUTH_USER_MODEL = "tutor.User"
 LOGIN_URL = "login"
+# A stale form (signed in again elsewhere) gets a sentence, not Django's developer page.
+CSRF_FAILURE_VIEW = "tutor.views.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

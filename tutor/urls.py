@@ -7,3 +7,5 @@ urlpatterns = [
     path("teach/", include("tutor.teacher_urls")),
     path("", include("assessments.urls")),
 ]
+
+handler500 = "tutor.views.errors.server_error"
