@@ -204,6 +204,8 @@ def main() -> int:
             "class view": reverse("teacher-class", args=[classroom.pk]),
             "class scores chart (fetched)": reverse("teacher-class-chart-scores",
                                                     args=[classroom.pk]),
+            "class scores table (no JS)": reverse("teacher-class-scores-weekly",
+                                                  args=[classroom.pk]),
             "learner history": reverse("teacher-learner",
                                        args=[classroom.pk, seeded["learner"].pk]),
             "learner history, sorted, page 3": reverse(

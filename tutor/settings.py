@@ -142,11 +142,12 @@ else:
         # Redis: a message whose worker died unacknowledged comes back after this long. It
         # must exceed the longest countdown a retry uses, or the retry runs twice.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
-        # An unreachable Redis must fail the upload's enqueue fast, never hang the request.
-        "socket_connect_timeout": env_float("CELERY_BROKER_SOCKET_CONNECT_TIMEOUT", 2.0),
+        # An unreachable Redis must fail the upload's enqueue fast, never hang the request:
+        # the publish is one try bounded by this (a connect in the same network takes ms).
+        "socket_connect_timeout": env_float("CELERY_BROKER_SOCKET_CONNECT_TIMEOUT", 1.0),
         "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 10.0),
     }
-CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The Attempt.status column is the source of truth; Celery results are never read.
 CELERY_TASK_IGNORE_RESULT = True
@@ -240,8 +241,14 @@ LOGGING = {
 
 def _check_azure_configuration() -> None:
     """An Azure integration that is switched on must be complete, or start-up fails."""
+    # The same rule as assessments.engines.azure_credentials_given: any credential given
+    # for the chosen auth mode switches `auto` to Azure (and then it must be complete).
+    if AZURE_SPEECH_AUTH == "entra":
+        credential_given = bool(AZURE_SPEECH_RESOURCE_ID or AZURE_SPEECH_ENTRA_TOKEN)
+    else:
+        credential_given = bool(AZURE_SPEECH_KEY)
     wants_azure = ASSESSMENT_ENGINE == "azure" or (
-        ASSESSMENT_ENGINE == "auto" and AZURE_SPEECH_KEY
+        ASSESSMENT_ENGINE == "auto" and credential_given
     )
     if ASSESSMENT_ENGINE not in ("auto", "azure", "local"):
         raise ImproperlyConfigured("ASSESSMENT_ENGINE must be auto, azure or local.")
