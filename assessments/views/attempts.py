@@ -91,7 +91,6 @@ def _signed_out_of_upload(request: HttpRequest, pk: int) -> HttpResponse:
     Either way the learner comes back to the practice page: after signing in, Django would
     otherwise send them to ``next``, the upload URL, which only takes POST.
     """
-    body_discard(request)
     practice = reverse("lesson-practice", args=[pk])
     if not request.htmx:
         return redirect_to_login(practice)
@@ -155,9 +154,6 @@ def _first_error(request: HttpRequest, form: AttemptUploadForm) -> str:
 @csrf_exempt  # only to install the size guard first; _attempt_upload checks the token
 @require_POST
 def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    # Before anything else: the recorder must not follow login_required's redirect.
-    if not request.user.is_authenticated:
-        return _signed_out_of_upload(request, pk)
     # Upload handlers must be in place before anything reads the body, and the CSRF check
     # reads it (the form's token field): Django's documented order for custom handlers.
     request.upload_handlers.insert(0, AudioSizeLimitUploadHandler(request))
@@ -166,15 +162,20 @@ def attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
         # its header limit) can be explained; left to the CSRF check, it is a bare 400.
         request.POST  # noqa: B018
     except MultiPartParserError as error:
-        logger.info("Unreadable upload from user %s: %s", request.user.pk, error)
-        lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
-        return _refuse(request, lesson, None, UNREADABLE_UPLOAD, 400)
-    return _attempt_upload(request, pk)
+        logger.info("Unreadable upload body from user %s: %s", request.user.pk, error)
+        body_discard(request)  # the parser stopped part-way
+        return _attempt_upload(request, pk, body_unreadable=True)
+    return _attempt_upload(request, pk, body_unreadable=False)
 
 
 @csrf_protect
-def _attempt_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def _attempt_upload(request: HttpRequest, pk: int, *, body_unreadable: bool) -> HttpResponse:
+    # Not login_required: its redirect would be followed by the recorder's XMLHttpRequest.
+    if not request.user.is_authenticated:
+        return _signed_out_of_upload(request, pk)
     lesson = get_object_or_404(lesson_practicable_by(user=request.user), pk=pk)
+    if body_unreadable:
+        return _refuse(request, lesson, None, UNREADABLE_UPLOAD, 400)
     form = AttemptUploadForm(request.POST, request.FILES)
     too_large = getattr(request, TOO_LARGE_FLAG, False)
     valid = form.is_valid() and not too_large

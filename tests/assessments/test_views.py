@@ -533,3 +533,16 @@ def test_lesson_chart_json(learner_client, school):
     assert learner_client.get(
         reverse("progress-lesson-chart", args=[LessonFactory().pk])
     ).status_code == 404
+
+
+def test_a_teacher_reads_the_learners_result_not_their_own(client, school):
+    attempt = AttemptFactory(learner=school.learner, lesson=school.lesson,
+                             status=AttemptStatus.SUCCEEDED, pronunciation=78.0)
+    client.force_login(school.teacher)
+    html = client.get(reverse("attempt-detail", args=[attempt.public_id])).content.decode()
+    assert f"{school.learner.display_name}’s result" in html
+    assert "Your result" not in html
+    assert "Download the recording" in html
+    client.force_login(school.learner)
+    html = client.get(reverse("attempt-detail", args=[attempt.public_id])).content.decode()
+    assert "Your result" in html and "Download your recording" in html

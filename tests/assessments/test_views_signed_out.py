@@ -57,13 +57,19 @@ def test_signed_out_upload_from_the_recorder_is_a_401_with_a_message(client, sch
     assert not Attempt.objects.exists()
 
 
-def test_signed_out_upload_is_a_401_before_the_csrf_check(school):
-    """A session that ended is the problem the learner can act on, not a CSRF failure."""
+def test_signed_out_upload_is_checked_for_csrf_first_then_gets_its_401(school):
+    """Signing out leaves the CSRF cookie; the recorder sends it, and is told to sign in.
+    A forged POST without the token is still refused by the CSRF check, like every view."""
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("attempt-upload", args=[school.lesson.pk]),
-                           {"audio": wav_upload()}, **HTMX)
+    client.get(reverse("login"))
+    token = client.cookies["csrftoken"].value
+    url = reverse("attempt-upload", args=[school.lesson.pk])
+    forged = client.post(url, {"audio": wav_upload()}, **HTMX)
+    assert forged.status_code == 403
+    response = client.post(url, {"audio": wav_upload()}, **HTMX, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 401
     assert 'id="upload-error"' in response.content.decode()
+    assert not Attempt.objects.exists()
 
 
 def test_signed_out_upload_without_javascript_signs_in_back_to_the_practice_page(client,

@@ -133,3 +133,25 @@ def test_signed_out_learner_keeps_the_recording_and_is_told_why(live_app, browse
     expect(notice).to_have_count(0)
     context.close()
     assert not problems, problems
+
+
+def test_a_redirected_upload_is_never_shown_as_the_result(live_app, browser, speech_file):
+    """Whatever answers with a redirect (an older server, a proxy's sign-in page): the
+    recorder sees the XMLHttpRequest ended somewhere else and says so."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=live_app.url)
+    context.set_default_timeout(PLAYWRIGHT_TIMEOUT_MS)
+    page = context.new_page()
+    login(page, live_app, "learner")
+    page.get_by_role("link", name=re.compile("Hello")).first.click()
+    page.route(
+        re.compile(r"/lessons/\d+/attempts/$"),
+        lambda route: route.fulfill(status=302, headers={"Location": "/accounts/login/?next=/"}),
+    )
+    page.locator("[data-upload-form] input[type=file]").set_input_files(str(speech_file))
+    page.locator("[data-upload-form] [data-action=submit]").click()
+    expect(page.locator("[data-upload-feedback]")).to_contain_text("You have been signed out")
+    assert page.locator("#attempt-slot").inner_html().strip() == ""
+    assert page.locator("input[name=password]").count() == 0
+    context.close()
