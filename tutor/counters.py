@@ -1,8 +1,42 @@
-"""Counters kept in the shared cache: one atomic step per event on Redis."""
+"""Guards kept in the shared cache (rate limits, duplicate-submit tokens), and how they
+behave when the cache itself is down."""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def cache_optional(default: T) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Run a cache-backed guard; if the cache is unreachable, log it and return ``default``.
+
+    The guards protect the product (limits, duplicate submits) but are not what the learner
+    came for: with Redis down, signing in and uploading go on without them rather than
+    failing with a server error.
+    """
+
+    def decorate(guard: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(guard)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return guard(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - any backend failure: Redis down, disk full
+                logger.error("Cache unavailable in %s; going on without it.", guard.__name__,
+                             exc_info=True)
+                return default
+
+        return run
+
+    return decorate
 
 
 def counter_increment(key: str, *, timeout: int) -> int:

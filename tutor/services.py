@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from tutor.counters import counter_increment
+from tutor.counters import cache_optional, counter_increment
 from tutor.models import Assignment, Classroom, Lesson, Role, User
 
 DEMO_PASSWORDS = {
@@ -113,6 +113,7 @@ def _login_windows(username: str, client_ip: str, now: float):
             _window_keys("login-failures-address", client_ip, now))
 
 
+@cache_optional(0)
 def login_attempt_begin(*, username: str, client_ip: str) -> int:
     """Count a sign-in attempt before its password is checked.
 
@@ -134,6 +135,7 @@ def login_attempt_begin(*, username: str, client_ip: str) -> int:
     return wait
 
 
+@cache_optional(None)
 def login_attempt_succeeded(*, username: str, client_ip: str) -> None:
     """A successful sign-in forgets this account's failures and is not one for the address.
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from tutor.counters import counter_increment
+from tutor.counters import cache_optional, counter_increment
 
 RATE_WINDOW_SECONDS = 60
 # How long a submission token keeps pointing at its attempt (a double click, a retried
@@ -24,6 +24,7 @@ PENDING = "pending"
 UNREAD_FILE_BYTES = 4096
 
 
+@cache_optional(False)
 def upload_rate_exceeded(*, user_id: int) -> bool:
     """Count this upload in the user's current minute; True when it is over the limit."""
     limit = int(getattr(settings, "UPLOADS_PER_MINUTE", 10))
@@ -37,6 +38,7 @@ def _submission_key(user_id: int, submission_id: uuid.UUID) -> str:
     return f"uploads:submission:{user_id}:{submission_id.hex}"
 
 
+@cache_optional(None)
 def submission_claim(*, user_id: int, submission_id: uuid.UUID) -> str | None:
     """Claim a token for a new attempt: None if claimed, else the earlier attempt's public id.
 
@@ -55,11 +57,13 @@ def submission_claim(*, user_id: int, submission_id: uuid.UUID) -> str | None:
     return value
 
 
+@cache_optional(None)
 def submission_complete(*, user_id: int, submission_id: uuid.UUID, public_id: uuid.UUID) -> None:
     cache.set(_submission_key(user_id, submission_id), str(public_id),
               timeout=SUBMISSION_TTL_SECONDS)
 
 
+@cache_optional(None)
 def submission_release(*, user_id: int, submission_id: uuid.UUID) -> None:
     """Forget a token whose upload was refused, so the learner can send it again."""
     cache.delete(_submission_key(user_id, submission_id))
