@@ -9,22 +9,38 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 
 from assessments import services
+from assessments.services import recovery
 
 logger = logging.getLogger(__name__)
 
 
 class AttemptTask(Task):
-    """Marks the attempt failed when the task itself crashes (not for retries)."""
+    """Marks the attempt failed when the task crashes or hits its hard time limit.
+
+    Not called for retries.
+    """
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001 - Celery API
         attempt_id = args[0] if args else kwargs.get("attempt_id")
         if attempt_id is None:
             return
-        logger.error("Task %s for attempt %s crashed: %r", task_id, attempt_id, exc)
         try:
+            if isinstance(exc, TimeLimitExceeded):
+                # The hard limit killed the pool process mid-run, so the service never saw
+                # it (a soft limit it handles itself). This runs in the worker's main
+                # process after the kill; another run may own the attempt by now.
+                time_limit = float(exc.args[0]) if exc.args else float(self.time_limit or 0)
+                logger.error("Task %s for attempt %s hit the hard time limit (%g s).",
+                             task_id, attempt_id, time_limit)
+                recovery.attempt_fail_hard_time_limit(
+                    attempt_id=attempt_id, time_limit=time_limit
+                )
+                return
+            logger.error("Task %s for attempt %s crashed: %r", task_id, attempt_id, exc)
             services.attempt_fail(
                 attempt_id=attempt_id,
                 code="internal_error",

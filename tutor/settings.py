@@ -143,8 +143,12 @@ else:
         # must exceed the longest countdown a retry uses, or the retry runs twice.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
         # An unreachable Redis must fail the upload's enqueue fast, never hang the request:
-        # the publish is one try bounded by this (a connect in the same network takes ms).
+        # the publish is one try bounded by this (a connect in the same network takes ms)…
         "socket_connect_timeout": env_float("CELERY_BROKER_SOCKET_CONNECT_TIMEOUT", 1.0),
+        # …and kombu must not connect again 2 s later (its default) when that try is
+        # refused: the sweep sends the attempt instead. The worker reconnects under the
+        # broker_connection_* settings, which this does not change.
+        "max_retries": 0,
         "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 10.0),
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 1.0)

@@ -6,9 +6,14 @@ real worker, broker and delivery guarantees are covered in ``tests/integration``
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from billiard.einfo import ExceptionInfo
+from celery.exceptions import TimeLimitExceeded
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from assessments import engines, services
 from assessments.engines.base import AssessmentError
@@ -85,6 +90,47 @@ def test_crash_outside_the_service_marks_the_attempt_failed(db):
     attempt.refresh_from_db()
     assert (attempt.status, attempt.failure_code) == (S.FAILED, "internal_error")
     assert attempt.failure_message == services.INTERNAL_ERROR_MESSAGE
+
+
+def _hard_time_limit_hit(attempt: Attempt, *, limit: float) -> None:
+    """What Celery's worker does when a run outlives ``time_limit``: kill it, then this."""
+    try:
+        raise TimeLimitExceeded(limit)
+    except TimeLimitExceeded as exc:
+        assess_attempt.on_failure(exc, "task-id", (attempt.pk,), {}, ExceptionInfo())
+
+
+def test_hard_time_limit_fails_the_killed_run_with_the_timeout_reason(db):
+    limit = 150.0
+    attempt = AttemptFactory(status=S.PROCESSING, tries=1, engine="azure",
+                             started_at=timezone.now() - timedelta(seconds=limit + 0.2))
+    _hard_time_limit_hit(attempt, limit=limit)
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.failure_code) == (S.FAILED, "timeout")
+    assert attempt.failure_message == services.TOOK_TOO_LONG_MESSAGE
+    assert "Hard time limit (150 s)" in attempt.failure_detail
+    assert attempt.engine == "azure"
+
+
+def test_hard_time_limit_spares_a_run_that_took_the_attempt_over(db):
+    """A duplicate message started the attempt again 30 s after the killed run did."""
+    limit = 150.0
+    claim = timezone.now() - timedelta(seconds=limit - 30)
+    attempt = AttemptFactory(status=S.PROCESSING, tries=2, started_at=claim)
+    _hard_time_limit_hit(attempt, limit=limit)
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.started_at, attempt.failure_code) == (
+        S.PROCESSING, claim, ""
+    )
+
+
+@pytest.mark.parametrize("status", [S.QUEUED, S.SUCCEEDED, S.FAILED])
+def test_hard_time_limit_leaves_a_requeued_or_finished_attempt_alone(db, status):
+    attempt = AttemptFactory(status=status, tries=1, failure_code="",
+                             started_at=timezone.now() - timedelta(hours=1))
+    _hard_time_limit_hit(attempt, limit=150.0)
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.failure_code) == (status, "")
 
 
 def test_delivery_options_survive_a_dying_worker():
