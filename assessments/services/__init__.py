@@ -3,7 +3,8 @@
 Every change of ``Attempt.status`` goes through :func:`lifecycle.transition`, which refuses
 moves the lifecycle does not allow. Views and tasks stay thin and call these functions:
 ``intake`` (create, enqueue, re-assess), ``processing`` (convert, assess, store), ``sweep``
-(nothing stays stuck), on top of the state machine in ``lifecycle``. The lifecycle,
+(nothing stays stuck), ``recovery`` (a run killed by its hard time limit), on top of the
+state machine in ``lifecycle``. The lifecycle,
 its failure handling and the reasoning behind the numbers are in ``docs/lifecycle.md``.
 
 Two rules keep an attempt from being lost or stored twice:
@@ -16,7 +17,12 @@ Two rules keep an attempt from being lost or stored twice:
   up, so a recording that kills its worker cannot loop forever.
 """
 
-from assessments.services.intake import attempt_create, attempt_enqueue, attempt_reassess
+from assessments.services.intake import (
+    StorageUnavailable,
+    attempt_create,
+    attempt_enqueue,
+    attempt_reassess,
+)
 from assessments.services.lifecycle import (
     GAVE_UP_MESSAGE,
     INTERNAL_ERROR_MESSAGE,
@@ -30,6 +36,7 @@ from assessments.services.lifecycle import (
     transition,
 )
 from assessments.services.processing import attempt_process, attempt_store_result
+from assessments.services.recovery import attempt_fail_hard_time_limit
 from assessments.services.sweep import SweepReport, attempts_requeue_stuck
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "INTERNAL_ERROR_MESSAGE",
     "RECOGNITION_MESSAGES",
     "SKIPPED",
+    "StorageUnavailable",
     "TOOK_TOO_LONG_MESSAGE",
     "AttemptSuperseded",
     "InvalidTransition",
@@ -45,6 +53,7 @@ __all__ = [
     "attempt_create",
     "attempt_enqueue",
     "attempt_fail",
+    "attempt_fail_hard_time_limit",
     "attempt_process",
     "attempt_reassess",
     "attempt_store_result",

@@ -44,6 +44,8 @@ TOO_MANY_UPLOADS = (
     "You have sent a lot of recordings in the last minute. Take a short break, "
     "then try again in a minute."
 )
+# A full disk or a storage hiccup: worth another try soon, not at once.
+STORAGE_RETRY_SECONDS = 30
 STILL_SENDING = "Your recording is still being sent. Please wait a moment."
 SIGNED_OUT_UPLOAD = (
     "You have been signed out. Sign in again in another tab, then send your recording "
@@ -128,6 +130,8 @@ def _refuse(request: HttpRequest, lesson, form: AttemptUploadForm | None, messag
         response = render(request, "assessments/practice.html", context, status=status)
     if status == 429:
         response["Retry-After"] = str(RATE_WINDOW_SECONDS)
+    elif status == 503:
+        response["Retry-After"] = str(STORAGE_RETRY_SECONDS)
     return response
 
 
@@ -214,7 +218,9 @@ def _attempt_upload(request: HttpRequest, pk: int, *, body_unreadable: bool) -> 
         logger.info("Upload refused for user %s: %s", user_id, error)
         if token:
             submission_release(user_id=user_id, submission_id=token)
-        return _refuse(request, lesson, form, error.learner_message, 400)
+        # The server's own trouble (storage) is a 503 to retry; the rest is the audio's.
+        status = 503 if error.retryable else 400
+        return _refuse(request, lesson, form, error.learner_message, status)
     except BaseException:
         if token:
             submission_release(user_id=user_id, submission_id=token)

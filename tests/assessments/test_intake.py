@@ -9,7 +9,6 @@ powered-off host behaves.
 from __future__ import annotations
 
 import ast
-import errno
 import os
 import socket
 import subprocess
@@ -19,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.files.base import File
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assessments.models import Attempt, AttemptStatus
@@ -28,30 +25,11 @@ from assessments.services import attempt_create, attempt_enqueue
 from assessments.services.intake import STORAGE_UNAVAILABLE_MESSAGE, StorageUnavailable
 from tests.factories import AttemptFactory
 from tests.support.broker import celery_broker
+from tests.support.storage import DISK_FILLS_UP, files_begun
 from tests.support.worker import REPO
 
 S = AttemptStatus
-STORAGE = "tests.assessments.test_intake.DiskFillsUpStorage"
-
-
-class _FirstChunkThenDiskFull(File):
-    def chunks(self, chunk_size=None):
-        self.file.seek(0)
-        yield self.file.read(1024)
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-# Where DiskFillsUpStorage began writing: Django builds the storage, so the test cannot
-# hold the instance.
-files_begun: list[Path] = []
-
-
-class DiskFillsUpStorage(FileSystemStorage):
-    """Django's own file storage, on a disk that fills up after the first 1 kB of a file."""
-
-    def _save(self, name, content):
-        files_begun.append(Path(self.path(name)))
-        return super()._save(name, _FirstChunkThenDiskFull(content))
+STORAGE = DISK_FILLS_UP
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import pytest
 from assessments.models import Attempt
 from assessments.services.intake import STORAGE_UNAVAILABLE_MESSAGE
 from tests.faults.helpers import refusal_text, upload
+from tests.support.storage import DISK_FILLS_UP
 
 SPOKEN = "Good morning, how are you today?"
-STORAGE = "tests.assessments.test_intake.DiskFillsUpStorage"
+STORAGE = DISK_FILLS_UP
 SUBMISSION = "6f1c2b1e-0d6a-4f1e-9a53-3c1d2e4f5a6b"  # the recorder's id for this take
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +33,9 @@ def test_disk_full_at_upload_is_a_refusal_in_words_and_the_take_can_be_resent(
     response = upload(client, school.lesson, content, name="speech.wav",
                       content_type="audio/wav", submission_id=SUBMISSION)
 
-    # 400 from the view's AssessmentError branch; 503 once it maps storage_unavailable.
-    assert response.status_code in (400, 503)
+    # The server's trouble, not the recording's: try again later.
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
     assert STORAGE_UNAVAILABLE_MESSAGE in refusal_text(response)
     assert not Attempt.objects.exists()
     media = Path(settings.MEDIA_ROOT)

@@ -21,9 +21,9 @@ from tests.faults.helpers import refusal_text, upload
 from tutor.celery import app as celery_app
 
 SPOKEN = "Good morning, how are you today?"
-# Connection refused on loopback is immediate; this is the budget for the publish and its
-# one quick retry, far under what a learner would take for a hang.
-ANSWER_WITHIN_SECONDS = 5.0
+# Connection refused on loopback is immediate and the publish is one try (measured: under
+# 0.1 s); this bound leaves room for a loaded machine, far under what feels like a hang.
+ANSWER_WITHIN_SECONDS = 3.0
 
 pytestmark = pytest.mark.django_db
 
