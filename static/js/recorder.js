@@ -123,6 +123,7 @@ function setup(section, form) {
   let recording = null; // {blob, type} once a take is finished
   let session = null; // the live recorder, stream, meter and timers
   let sending = false;
+  let starting = false; // between the click and the microphone's answer
 
   const showProblem = (message) => {
     problem.textContent = message;
@@ -183,6 +184,18 @@ function setup(section, form) {
   }
 
   async function start() {
+    // A second click while the browser is still opening the microphone (a double click, or
+    // one while the permission prompt is up) must not open a second, never-released stream.
+    if (session || starting) return;
+    starting = true;
+    try {
+      await begin();
+    } finally {
+      starting = false;
+    }
+  }
+
+  async function begin() {
     showProblem("");
     let stream;
     try {

@@ -7,8 +7,8 @@
   microphone granted automatically (``--use-fake-ui-for-media-stream``).
 * ``denied_chromium`` (session, started on first use): the same browser without the fake
   permission UI, so every microphone request is refused as if the learner said no.
-* ``new_page(role, browser=None)`` (function): a fresh context and page, logged in as a demo
-  user; contexts are closed at the end of the test.
+* ``new_page(role, browser=None, app=None)`` (function): a fresh context and page, logged in
+  as a demo user of ``app`` (default ``live_app``); contexts are closed at the end of the test.
 * ``screenshot(page, name)``: saves ``test-artifacts/screenshots/<name>.png`` and prints it.
 """
 
@@ -143,9 +143,10 @@ def new_page(live_app, chromium) -> Iterator[Callable[..., object]]:
     contexts = []
     problems: list[str] = []
 
-    def make(role: str | None, *, browser=None):
+    def make(role: str | None, *, browser=None, app: LiveApp | None = None):
+        app = app or live_app
         context = (browser or chromium).new_context(
-            base_url=live_app.url, viewport={"width": 1280, "height": 900}
+            base_url=app.url, viewport={"width": 1280, "height": 900}
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -159,7 +160,7 @@ def new_page(live_app, chromium) -> Iterator[Callable[..., object]]:
             else None,
         )
         if role:
-            login(page, live_app, role)
+            login(page, app, role)
         return page
 
     yield make
