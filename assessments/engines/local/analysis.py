@@ -81,12 +81,14 @@ def analyse(
 ) -> Analysis:
     """Decode with default beams, then once more with wide beams if alignment failed.
 
-    Raises :class:`AlignmentFailed` when both fail.
+    Raises :class:`AlignmentFailed` when both fail, and
+    :class:`~assessments.engines.local.lexicon.Unpronounceable` before any decoding when a
+    reference word has no pronunciation (every word is aligned; none is skipped).
     """
     normal, wide = pools
     with normal.acquire() as decoder:
         words = pronounce_text(text, decoder.lookup_word)
-        refs = [Pronunciation(i, w.phones) for i, w in enumerate(words) if w.phones]
+        refs = [Pronunciation(i, w.phones) for i, w in enumerate(words)]
         try:
             decoding = decode(decoder, pcm, refs)
             used_wide = False

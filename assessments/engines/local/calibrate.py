@@ -198,6 +198,8 @@ def calibrate(items: Sequence[tuple[Utterance, Analysis]]) -> dict:
         "cross_validated": report,
         "utterances": len(data["total"].rows),
         "speakers": len(set(data["total"].speakers)),
+        # So that ``evaluate --exclude-calibration-speakers`` can measure on the others.
+        "speaker_ids": sorted(set(data["total"].speakers)),
     }
 
 

@@ -18,7 +18,7 @@ from assessments.engines.local.analysis import Analysis, analyse, read_wav
 from assessments.engines.local.decoder import AlignmentFailed, DecoderPool
 
 # Bump when decoding or measuring changes, so stale cached analyses are not reused.
-CACHE_VERSION = "6"
+CACHE_VERSION = "7"
 
 
 @dataclass

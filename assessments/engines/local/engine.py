@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from assessments.engines.base import AssessmentError, AssessmentSettings, InvalidSettings
-from assessments.engines.local.analysis import BadAudio, analyse, read_wav
+from assessments.engines.local import loudness
+from assessments.engines.local.analysis import Analysis, BadAudio, analyse, read_wav
 from assessments.engines.local.decoder import AlignmentFailed, DecoderPool
+from assessments.engines.local.lexicon import Unpronounceable, pronounce_text
 from assessments.engines.local.normalize import reference_words
 from assessments.engines.local.report import ENGINE_NAME, build_result, unspoken
 from assessments.engines.local.scoring import Calibration, load_calibration
@@ -54,13 +56,12 @@ class LocalEngine:
 
     def assess(self, *, wav: bytes, settings: AssessmentSettings) -> AssessmentResult:
         _check_settings(settings)
+        self.check_text(settings.reference_text)
         pcm = _pcm(wav)
         duration_ms = len(pcm) // 32
         if _is_silent(pcm):
             return _status_only(RecognitionStatus.INITIAL_SILENCE_TIMEOUT, settings, duration_ms)
         references = reference_words(settings.reference_text)
-        if not references:
-            raise InvalidSettings("The reference text has no words to read.")
         try:
             analysis = analyse(pcm, settings.reference_text, pools=self._pools)
         except AlignmentFailed as exc:
@@ -75,7 +76,29 @@ class LocalEngine:
             return _status_only(RecognitionStatus.NO_MATCH, settings, duration_ms)
         if analysis.wide_beams:
             logger.info("offline engine: alignment needed wide beams")
+        if settings.enable_miscue and settings.dimension == "Comprehensive":
+            _warn_if_miscue_unchecked(analysis)
         return build_result(analysis, references, settings, self._calibration)
+
+    def check_text(self, text: str) -> None:
+        """Refuse a reference text the engine cannot read in full, before any audio work.
+
+        Every word must get a pronunciation (dictionary, spelled-out number or symbol, or
+        letter-to-sound rules on its accent-folded letters); a word that gets none would
+        otherwise be scored as if the learner had left it out.
+        """
+        if not reference_words(text):
+            raise InvalidSettings("The reference text has no words to read.")
+        with self._pools[0].acquire() as decoder:
+            try:
+                pronounce_text(text, decoder.lookup_word)
+            except Unpronounceable as exc:
+                named = ", ".join(f'"{word}"' for word in exc.words)
+                raise InvalidSettings(
+                    f"The offline engine cannot pronounce {named} in the reference text: it "
+                    "reads English words (accents are ignored), numbers and common symbols. "
+                    "Change the lesson's text, or configure the Azure engine."
+                ) from exc
 
 
 def _check_settings(settings: AssessmentSettings) -> None:
@@ -90,6 +113,23 @@ def _check_settings(settings: AssessmentSettings) -> None:
             retryable=False,
         )
     settings.validate()
+
+
+def _warn_if_miscue_unchecked(analysis: Analysis) -> None:
+    """Omissions and insertions are decided by loudness; say so when it could not tell.
+
+    The result has no field for notices yet, so this goes to the log (see
+    docs/offline-engine.md, "Limitations").
+    """
+    if loudness.speech_frames(analysis.levels) is not None:
+        return
+    contrast = loudness.contrast_db(analysis.levels)
+    logger.warning(
+        "offline engine: omission/insertion detection skipped: speech is %s dB above the "
+        "background (needs %.0f dB); no word is reported as omitted or inserted",
+        "unknown" if contrast is None else f"{contrast:.1f}",
+        loudness.MIN_CONTRAST_DB,
+    )
 
 
 def _pcm(wav: bytes) -> bytes:

@@ -4,13 +4,19 @@ Usage (same corpus layout as :mod:`calibrate`; nothing is re-fitted here, so run
 speakers the calibration never saw)::
 
     python -m assessments.engines.local.evaluate /path/to/corpus [--scores scores.json] \
-        [--calibration calibration.json] [--cache DIR] [--gross N] [--json out.json]
+        [--calibration calibration.json] [--cache DIR] [--gross N] [--json out.json] \
+        [--exclude-calibration-speakers] [--speakers ID,ID,...]
 
 Correlations are Pearson's r between the engine's 0–100 scores and the experts', per level,
 with the number of items. The gross-error test changes one reference word per utterance
 (and, separately, cuts the audio before the last word) and reports how often the changed
 word is flagged, how often it is ranked below every unchanged word, and the ROC AUC of
-word accuracy for "changed" vs "unchanged" words.
+word accuracy for "changed" vs "unchanged" words. The ``monotone`` section checks whether
+the pitch spread behind the monotone confidence tells the readings the experts found less
+prosodic from the others.
+
+``--exclude-calibration-speakers`` keeps only speakers that the calibration file does not
+list as fitted on (its ``speaker_ids``), so the numbers are on unseen speakers.
 """
 
 from __future__ import annotations
@@ -28,10 +34,17 @@ from assessments.engines.local.analysis import read_wav
 from assessments.engines.local.calibrate import build_datasets, pearson
 from assessments.engines.local.corpus import Utterance, analyses, load_corpus
 from assessments.engines.local.engine import LocalEngine
-from assessments.engines.local.scoring import LEVELS, Calibration, load_calibration
+from assessments.engines.local.prosody import BREAK_THRESHOLD, monotone_confidence
+from assessments.engines.local.scoring import (
+    CALIBRATION_PATH,
+    LEVELS,
+    Calibration,
+    load_calibration,
+)
 from assessments.results import ErrorType, pronunciation_score
 
 FLAGGED = (ErrorType.MISPRONUNCIATION, ErrorType.OMISSION)
+LOW_PROSODY = 7.0  # experts' prosody (0–10) below this counts as "less prosodic"
 
 
 def correlations(items: Sequence, calibration: Calibration) -> dict[str, dict]:
@@ -58,6 +71,37 @@ def correlations(items: Sequence, calibration: Calibration) -> dict[str, dict]:
         "count": len(totals),
     }
     return report
+
+
+def monotone_check(items: Sequence) -> dict:
+    """Does the monotone confidence's pitch spread follow the experts' prosody scores?"""
+    rows = [
+        (monotone_confidence(a.measures), a.measures.features["pitch_sd"], u.record["prosodic"])
+        for u, a in items
+    ]
+    if not rows:
+        return {"utterances": 0}
+    confidence, spread, prosody = np.array(rows, dtype=float).T
+    flagged, low = confidence >= BREAK_THRESHOLD, prosody < LOW_PROSODY
+    return {
+        "utterances": len(rows),
+        "flagged": int(flagged.sum()),
+        "expert_prosody_flagged": float(prosody[flagged].mean()) if flagged.any() else None,
+        "expert_prosody_rest": float(prosody[~flagged].mean()) if (~flagged).any() else None,
+        "pearson_pitch_sd_prosody": pearson(spread, prosody),
+        "low_prosody": int(low.sum()),
+        # P(a reading the experts rated >= 7 has more pitch spread than one rated < 7).
+        "auc_pitch_sd_low_prosody": roc_auc(list(spread[~low]), list(spread[low])),
+    }
+
+
+def unseen_speakers(utterances: Sequence[Utterance], calibration_path: Path) -> list[Utterance]:
+    """The utterances of speakers the calibration file was not fitted on."""
+    data = json.loads(calibration_path.read_text(encoding="utf-8"))
+    if "speaker_ids" not in data:
+        raise SystemExit(f"{calibration_path} does not list its speakers (re-run calibrate)")
+    seen = set(data["speaker_ids"])
+    return [u for u in utterances if u.speaker not in seen]
 
 
 def roc_auc(negatives: Sequence[float], positives: Sequence[float]) -> float:
@@ -181,9 +225,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gross", type=int, default=0, help="utterances for gross-error test")
     parser.add_argument("--seed", type=int, default=762)
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--exclude-calibration-speakers",
+        action="store_true",
+        help="only speakers the calibration was not fitted on",
+    )
+    parser.add_argument("--speakers", help="only these speakers (comma-separated ids)")
     args = parser.parse_args(argv)
     calibration = load_calibration(args.calibration)
     utterances = load_corpus(args.corpus, args.scores)
+    if args.speakers:
+        wanted = set(args.speakers.split(","))
+        utterances = [u for u in utterances if u.speaker in wanted]
+    if args.exclude_calibration_speakers:
+        utterances = unseen_speakers(utterances, args.calibration or CALIBRATION_PATH)
+    if not utterances:
+        raise SystemExit("no utterances left to evaluate (every speaker was filtered out)")
     items = [
         (u, a.with_norms(calibration.phone_norms))
         for u, a in analyses(utterances, cache=args.cache)
@@ -194,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         "failed_alignments": len(utterances) - len(items),
         "speakers": len({u.speaker for u in utterances}),
         "correlations": correlations(items, calibration),
+        "monotone": monotone_check(items),
     }
     if args.gross:
         engine = LocalEngine(calibration=calibration)

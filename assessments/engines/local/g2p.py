@@ -23,6 +23,8 @@ from pathlib import Path
 
 from pocketsphinx import get_model_path
 
+from assessments.engines.local.normalize import fold
+
 TABLE_PATH = Path(__file__).with_name("data") / "g2p.json.gz"
 _EMPTY = ""
 # Windows as (letters to the left, letters to the right), narrowest first; each one's
@@ -58,8 +60,14 @@ def _table() -> dict[str, str]:
 
 
 def predict(word: str) -> tuple[str, ...]:
-    """Phones for a lower-case word (letters and apostrophes)."""
-    letters = [c for c in word.lower() if c.isalpha()]
+    """Phones for a word: its letters, accents folded ("naïve" as "naive").
+
+    Empty when a letter is not a Latin one (the rules only know a–z): a partial
+    pronunciation would be scored as if it were the whole word.
+    """
+    letters = [c for c in fold(word) if c.isalpha()]
+    if not all("a" <= c <= "z" for c in letters):
+        return ()
     table = _table()
     phones: list[str] = []
     for i in range(len(letters)):

@@ -21,8 +21,21 @@ class LexiconWord:
     guessed: bool  # at least one part came from letter-to-sound rules
 
 
+class Unpronounceable(ValueError):
+    """Reference words that neither the dictionary nor the letter-to-sound rules can read."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__("no pronunciation for " + ", ".join(repr(w) for w in words))
+        self.words = words
+
+
 def pronounce_text(text: str, lookup: Lookup) -> list[LexiconWord]:
-    return [pronounce_word(word, lookup) for word in reference_words(text)]
+    """Phones for every reference word; raises :class:`Unpronounceable` rather than skip one."""
+    words = [pronounce_word(word, lookup) for word in reference_words(text)]
+    missing = [w.text for w in words if not w.phones]
+    if missing:
+        raise Unpronounceable(missing)
+    return words
 
 
 def pronounce_word(word: ReferenceWord, lookup: Lookup) -> LexiconWord:

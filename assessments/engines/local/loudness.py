@@ -24,11 +24,20 @@ def frame_levels(samples: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(power + 1e-10)
 
 
-def speech_frames(levels: np.ndarray) -> np.ndarray | None:
-    """Boolean mask of speech-level frames, or None when the contrast is too low to tell."""
+def contrast_db(levels: np.ndarray) -> float | None:
+    """How far the recording's speech level is above its noise floor (None: too short)."""
     if levels.size < 10:
         return None
-    noise, speech = np.percentile(levels, 10), np.percentile(levels, 95)
-    if speech - noise < MIN_CONTRAST_DB:
+    return float(np.percentile(levels, 95) - np.percentile(levels, 10))
+
+
+def speech_frames(levels: np.ndarray) -> np.ndarray | None:
+    """Boolean mask of speech-level frames, or None when the contrast is too low to tell.
+
+    Without the mask no word counts as unsaid and no insertion is looked for: the engine
+    logs a warning when the learner asked for miscue detection (see ``engine.py``).
+    """
+    contrast = contrast_db(levels)
+    if contrast is None or contrast < MIN_CONTRAST_DB:
         return None
-    return levels > noise + 0.5 * (speech - noise)
+    return levels > np.percentile(levels, 10) + 0.5 * contrast

@@ -1,4 +1,10 @@
-"""Per-word prosody feedback in Azure's shape: breaks and monotone, with confidences."""
+"""Per-word prosody feedback in Azure's shape: breaks and monotone, with confidences.
+
+Breaks (a pause where no punctuation is, none where it is) become error types. Monotone
+stays a confidence only: on speechocean762 the pitch spread it is made from does not
+separate the readings the experts found less prosodic (docs/offline-engine.md, "Monotone"),
+so the engine never flags a word as ``Monotone``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from assessments.engines.local.normalize import ReferenceWord
 from assessments.engines.local.rhythm import PAUSE_FRAMES
 from assessments.results import ErrorType, ProsodyFeedback
 
-BREAK_THRESHOLD = 0.75  # Microsoft's suggested cut-off for break and monotone confidences
+BREAK_THRESHOLD = 0.75  # Microsoft's suggested cut-off for break confidences
 FRAME_MS = 10
 
 
@@ -29,13 +35,15 @@ def word_feedback(
         feedback.break_error_types.append(ErrorType.UNEXPECTED_BREAK)
     if missing >= BREAK_THRESHOLD:
         feedback.break_error_types.append(ErrorType.MISSING_BREAK)
-    if monotone >= BREAK_THRESHOLD:
-        feedback.intonation_error_types.append(ErrorType.MONOTONE)
     return feedback
 
 
 def monotone_confidence(measures: UtteranceMeasures) -> float:
-    """Flat pitch: a spread under ~1 semitone is monotone, over ~3 is lively speech."""
+    """Flat pitch: a spread under ~1 semitone is monotone, over ~3 is lively speech.
+
+    A measure, not a verdict: the thresholds are hand-picked and not validated (see the
+    module docstring), so no error type is derived from it.
+    """
     features = measures.features
     if features.get("voiced", 0.0) < 0.05:
         return 0.0  # too little voicing to judge

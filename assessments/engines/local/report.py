@@ -149,9 +149,8 @@ def _word(
         assessed.syllables = _syllables(assessed.phonemes, [p.phone for p in word.phones])
     if monotone is not None:
         assessed.prosody = word_feedback(word, previous, monotone)
-        if assessed.error_type == ErrorType.NONE:
-            flagged = assessed.prosody.break_error_types + assessed.prosody.intonation_error_types
-            assessed.error_type = flagged[0] if flagged else ErrorType.NONE
+        if assessed.error_type == ErrorType.NONE and assessed.prosody.break_error_types:
+            assessed.error_type = assessed.prosody.break_error_types[0]
     return assessed
 
 

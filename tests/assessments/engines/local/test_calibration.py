@@ -8,7 +8,13 @@ import pytest
 
 from assessments.engines.local import calibrate, evaluate
 from assessments.engines.local.corpus import analyses, load_corpus, speaker_of
-from assessments.engines.local.scoring import FEATURES, LEVELS, LinearMap, load_calibration
+from assessments.engines.local.scoring import (
+    CALIBRATION_PATH,
+    FEATURES,
+    LEVELS,
+    LinearMap,
+    load_calibration,
+)
 from tests.assessments.engines.local.helpers import CORPUS
 
 
@@ -32,6 +38,7 @@ def test_calibration_writes_every_level_with_cross_validated_numbers(items, tmp_
     result = calibrate.calibrate(items)
     assert set(result["levels"]) == set(LEVELS)
     assert result["speakers"] == 4 and result["utterances"] == 4
+    assert result["speaker_ids"] == sorted({u.speaker for u, _ in items})
     for level in LEVELS:
         weights = result["levels"][level]["weights"]
         assert weights and set(weights) <= set(FEATURES[level])
@@ -73,3 +80,28 @@ def test_roc_auc():
     assert evaluate.roc_auc([90, 80, 70], [10, 20]) == 1.0
     assert evaluate.roc_auc([10, 20], [90, 80]) == 0.0
     assert evaluate.roc_auc([50], [50]) == 0.5
+
+
+def test_evaluation_checks_the_monotone_measure_against_the_experts(items):
+    report = evaluate.monotone_check(items)
+    assert report["utterances"] == 4
+    assert 0 <= report["flagged"] <= 4 and 0 <= report["low_prosody"] <= 4
+    assert set(report) >= {"pearson_pitch_sd_prosody", "auc_pitch_sd_low_prosody"}
+
+
+def test_evaluation_can_keep_only_speakers_the_calibration_never_saw(items, tmp_path):
+    utterances = [u for u, _ in items]
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"speaker_ids": [utterances[0].speaker]}), encoding="utf-8")
+    unseen = evaluate.unseen_speakers(utterances, path)
+    assert [u.utt for u in unseen] == [u.utt for u in utterances[1:]]
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        evaluate.unseen_speakers(utterances, path)
+
+
+def test_shipped_calibration_lists_its_speakers():
+    shipped = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert len(shipped["speaker_ids"]) == shipped["speakers"]
+    # The test fixtures are an excerpt of the calibration corpus: not unseen speakers.
+    assert {u.speaker for u in load_corpus(CORPUS)} <= set(shipped["speaker_ids"])

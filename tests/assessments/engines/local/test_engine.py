@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
 import pytest
 
-from assessments.engines.base import AssessmentError
+from assessments.engines.base import AssessmentError, InvalidSettings
 from assessments.results import (
     AssessmentResult,
     ErrorType,
@@ -238,3 +239,52 @@ def test_a_long_pause_is_an_unexpected_break_and_costs_fluency(engine, corpus, g
     assert ErrorType.UNEXPECTED_BREAK in up.prosody.break_error_types
     assert result.fluency < good_result.fluency
     assert all(w.error_type != ErrorType.OMISSION for w in result.words)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"), [("He took up a book 日本", '"日本"'), ("Ελα εδώ", '"Ελα", "εδώ"')]
+)
+def test_a_word_without_pronunciation_refuses_the_text_before_any_audio_work(engine, text, named):
+    # Not even a WAV: the text is refused first, so the audio is never read.
+    with pytest.raises(InvalidSettings) as raised:
+        engine.assess(wav=b"not audio", settings=settings_for(text))
+    assert raised.value.code == "invalid_settings" and not raised.value.retryable
+    assert named in raised.value.operator_message
+    assert "teacher" in raised.value.learner_message
+
+
+def test_a_text_with_no_words_is_refused(engine):
+    with pytest.raises(InvalidSettings):
+        engine.assess(wav=corpus_wav(GOOD), settings=settings_for("… — !"))
+
+
+def test_spelled_out_symbols_are_aligned_not_skipped(engine, corpus):
+    # "½" is read "one half"; the learner did not say it, so it is an omission of a word
+    # that was aligned like every other (not a word left out of the alignment).
+    result = engine.assess(wav=corpus_wav(GOOD), settings=settings_for(corpus[GOOD]["text"] + " ½"))
+    assert [w.word for w in result.words][-1] == "½"
+    assert all(w.error_type != ErrorType.OMISSION for w in result.words[:-1])
+
+
+def test_monotone_is_a_confidence_not_an_error_type(good_result):
+    for word in good_result.words:
+        assert word.prosody.monotone_confidence is not None
+        assert word.prosody.intonation_error_types == []
+        assert word.error_type != ErrorType.MONOTONE
+
+
+def test_noisy_recording_logs_that_miscues_were_not_checked(engine, corpus, caplog):
+    samples = pcm_of(corpus_wav(GOOD)).astype(np.float64)
+    noise = np.random.default_rng(1).normal(0, 2500, samples.size)
+    noisy = wav_of(np.clip(samples + noise, -32768, 32767))
+    with caplog.at_level(logging.WARNING, logger="assessments.engines.local.engine"):
+        result = engine.assess(wav=noisy, settings=settings_for(corpus[GOOD]["text"] + " again"))
+    if not result.succeeded:
+        return
+    assert "omission/insertion detection skipped" in caplog.text
+    types = {w.error_type for w in result.words}
+    assert ErrorType.OMISSION not in types and ErrorType.INSERTION not in types
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="assessments.engines.local.engine"):
+        engine.assess(wav=corpus_wav(GOOD), settings=settings_for(corpus[GOOD]["text"]))
+    assert "omission/insertion detection skipped" not in caplog.text
