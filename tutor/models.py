@@ -142,7 +142,13 @@ class Lesson(models.Model):
         )
 
     def clean(self) -> None:
-        problems = self.assessment_settings().problems()
+        from assessments.engines import engine_problems  # imported late: it loads engine code
+
+        assessment = self.assessment_settings()
+        problems = assessment.problems()
+        if not problems and self.is_active:
+            # An inactive lesson may be prepared before the engine that can score it exists.
+            problems = engine_problems(assessment)
         if problems:
             raise ValidationError(problems)
 

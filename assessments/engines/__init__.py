@@ -12,7 +12,7 @@ import threading
 
 from django.conf import settings
 
-from assessments.engines.base import Engine
+from assessments.engines.base import AssessmentSettings, Engine
 
 ENGINE_NAMES = ("auto", "azure", "local")
 
@@ -63,3 +63,28 @@ def _build(name: str) -> Engine:
     from assessments.engines.local import LocalEngine
 
     return LocalEngine.from_settings()
+
+
+def engine_problems(assessment: AssessmentSettings) -> list[str]:
+    """Why the engine this installation uses could not score a lesson with these settings.
+
+    Only the offline engine has limits beyond the settings' own rules (which
+    ``AssessmentSettings.problems`` covers for Azure): it scores en-US only, and only text
+    whose every word it can pronounce. Checked when a lesson is saved, so an admin learns
+    it then rather than from learners' failed attempts.
+    """
+    if resolve_engine_name() != "local":
+        return []
+    from assessments.engines.local.engine import SUPPORTED_LOCALES
+    from assessments.engines.local.lexicon import words_without_pronunciation
+
+    reason = "Scoring runs on the offline engine (no Azure credentials are configured)"
+    if assessment.locale not in SUPPORTED_LOCALES:
+        return [f"{reason}, which scores {', '.join(SUPPORTED_LOCALES)} only. Configure Azure, "
+                "choose en-US, or save the lesson as inactive until then."]
+    missing = words_without_pronunciation(assessment.reference_text)
+    if missing:
+        named = ", ".join(f'"{word}"' for word in missing)
+        return [f"{reason}, which cannot pronounce {named}. Write these words out in Latin "
+                "letters (for example numbers or symbols as words)."]
+    return []

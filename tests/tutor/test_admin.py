@@ -62,10 +62,38 @@ def test_lesson_admin_refuses_unsupported_locale(admin_client):
     assert not Lesson.objects.filter(title="Bonjour").exists()
 
 
-def test_lesson_admin_saves_valid_settings(admin_client):
+def test_lesson_admin_saves_valid_settings(admin_client, settings):
+    settings.ASSESSMENT_ENGINE = "azure"  # a French lesson needs Azure to be scored
     response = admin_client.post(reverse("admin:tutor_lesson_add"), _lesson_form())
     assert response.status_code == 302
     assert Lesson.objects.get(title="Bonjour").enable_prosody is False
+
+
+def test_with_the_offline_engine_an_active_lesson_it_cannot_score_is_refused(
+    admin_client, settings
+):
+    settings.ASSESSMENT_ENGINE = "local"
+    response = admin_client.post(reverse("admin:tutor_lesson_add"), _lesson_form())
+    assert response.status_code == 200
+    assert "which scores en-US only" in response.content.decode()
+    assert not Lesson.objects.filter(title="Bonjour").exists()
+    # Prepared ahead of configuring Azure: an inactive lesson is kept.
+    form = _lesson_form()
+    del form["is_active"]
+    assert admin_client.post(reverse("admin:tutor_lesson_add"), form).status_code == 302
+    assert Lesson.objects.get(title="Bonjour").is_active is False
+
+
+def test_with_the_offline_engine_words_it_cannot_pronounce_are_named(admin_client, settings):
+    settings.ASSESSMENT_ENGINE = "local"
+    response = admin_client.post(reverse("admin:tutor_lesson_add"), _lesson_form(
+        locale="en-US", title="Greeting", reference_text="Hello, Tanaka-san 日本."))
+    assert response.status_code == 200
+    assert "cannot pronounce &quot;日本&quot;" in response.content.decode()
+    assert not Lesson.objects.filter(title="Greeting").exists()
+    response = admin_client.post(reverse("admin:tutor_lesson_add"), _lesson_form(
+        locale="en-US", title="Greeting", reference_text="Hello, Mr. Müller, it is 10:30."))
+    assert response.status_code == 302
 
 
 def test_csv_import_view_imports_and_reports(admin_client):

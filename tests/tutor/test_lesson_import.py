@@ -16,7 +16,8 @@ def _import(text: str):
     return lessons_import_csv(data=text.encode())
 
 
-def test_valid_file_creates_every_lesson():
+def test_valid_file_creates_every_lesson(settings):
+    settings.ASSESSMENT_ENGINE = "azure"  # the French lesson needs Azure to be scored
     result = _import(
         HEADER
         + "Hello,\"Hello, my name is Sam.\",en-US,yes,2,1\n"
@@ -79,3 +80,11 @@ def test_empty_file_is_refused():
 def test_bad_boolean_is_reported():
     result = _import("title,reference_text,is_active\nHello,Hello.,maybe\n")
     assert "is_active" in result.errors[0].messages[0]
+
+
+def test_with_the_offline_engine_a_lesson_it_cannot_score_is_named(settings):
+    settings.ASSESSMENT_ENGINE = "local"
+    result = _import(HEADER + "Bonjour,Bonjour tout le monde.,fr-FR,no,,2\n")
+    assert not result.ok
+    assert "scores en-US only" in " ".join(result.errors[0].messages)
+    assert not Lesson.objects.exists()

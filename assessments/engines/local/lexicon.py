@@ -38,6 +38,20 @@ def pronounce_text(text: str, lookup: Lookup) -> list[LexiconWord]:
     return words
 
 
+def words_without_pronunciation(text: str) -> list[str]:
+    """The reference words this engine could not read, found without loading its model.
+
+    The dictionary holds plain-letter words only, and the letter-to-sound rules read any
+    word of (accent-folded) Latin letters, so whether a word can be read does not depend
+    on the dictionary: an empty lookup gives the same answer, cheaply, in the web process.
+    """
+    try:
+        pronounce_text(text, lambda _word: None)
+    except Unpronounceable as exc:
+        return exc.words
+    return []
+
+
 def pronounce_word(word: ReferenceWord, lookup: Lookup) -> LexiconWord:
     phones: list[str] = []
     guessed = False
