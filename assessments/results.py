@@ -35,6 +35,15 @@ class ErrorType:
     ALL = (NONE, OMISSION, INSERTION, MISPRONUNCIATION, UNEXPECTED_BREAK, MISSING_BREAK, MONOTONE)
 
 
+class NoticeCode:
+    """Stable codes of :class:`Notice`; an engine adds the ones that apply to a result."""
+
+    # Miscue detection was asked for but the recording was too noisy to judge it.
+    MISCUE_UNCHECKED_NOISY = "miscue_unchecked_noisy"
+
+    ALL = (MISCUE_UNCHECKED_NOISY,)
+
+
 SCORE_NAMES = ("accuracy", "fluency", "completeness", "prosody", "pronunciation")
 
 # Azure documents "Mispronunciation" as a word whose accuracy is below 60.
@@ -149,6 +158,14 @@ class WordAssessment:
 
 
 @dataclass
+class Notice:
+    """Part of the assessment that could not be done, said so the learner understands it."""
+
+    code: str  # stable, for code and logs (see NoticeCode)
+    message: str  # one learner-readable sentence or two, shown on the result page as is
+
+
+@dataclass
 class AssessmentResult:
     engine: str
     recognition_status: str = RecognitionStatus.SUCCESS
@@ -166,6 +183,8 @@ class AssessmentResult:
     words: list[WordAssessment] = field(default_factory=list)
     # Support correlation id (Azure ``X-ConnectionId``); empty for the offline engine.
     connection_id: str = ""
+    # What could not be assessed (e.g. miscues in a noisy recording); empty when all was.
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -196,6 +215,9 @@ class AssessmentResult:
         values = _known_fields(cls, data)
         values["words"] = [_word_from_dict(w) for w in data.get("words") or []]
         values["raw_scores"] = dict(data.get("raw_scores") or {})
+        values["notices"] = [
+            Notice(**_known_fields(Notice, n)) for n in data.get("notices") or []
+        ]
         return cls(**values)
 
 

@@ -12,6 +12,8 @@ import pytest
 from assessments.results import (
     AssessmentResult,
     ErrorType,
+    Notice,
+    NoticeCode,
     PhonemeAssessment,
     PhonemeCandidate,
     ProsodyFeedback,
@@ -41,6 +43,7 @@ def full_result() -> AssessmentResult:
         audio_duration_ms=1830,
         trimmed=True,
         connection_id="0123456789abcdef0123456789abcdef",
+        notices=[Notice(code=NoticeCode.MISCUE_UNCHECKED_NOISY, message="Too noisy to check.")],
         words=[
             WordAssessment(
                 word="hello",
@@ -106,6 +109,7 @@ def test_to_dict_uses_the_documented_snake_case_keys():
     assert list(word["syllables"][0]) == [f.name for f in fields(SyllableAssessment)]
     assert list(word["prosody"]) == [f.name for f in fields(ProsodyFeedback)]
     assert data["words"][2]["prosody"] is None
+    assert data["notices"] == [{"code": "miscue_unchecked_noisy", "message": "Too noisy to check."}]
     every_key = re.findall(r'"(\w+)":', json.dumps(data))
     assert all(key == key.lower() for key in every_key)
 
@@ -131,8 +135,32 @@ def test_unknown_keys_are_ignored_at_every_level():
     data["words"][0]["syllables"][0]["stress"] = "primary"
     data["words"][0]["phonemes"][0]["future_phoneme_key"] = True
     data["words"][0]["phonemes"][0]["candidates"][0]["rank"] = 1
+    data["notices"][0]["severity"] = "info"
 
     assert AssessmentResult.from_dict(data) == full_result()
+
+
+def test_notices_round_trip_and_default_to_none_for_results_stored_before_them():
+    notices = [
+        Notice(code=NoticeCode.MISCUE_UNCHECKED_NOISY, message="Missing words were not checked."),
+        Notice(code="future_code", message="Something else could not be checked."),
+    ]
+    result = AssessmentResult(engine="local", notices=notices)
+
+    data = json.loads(json.dumps(result.to_dict()))
+    back = AssessmentResult.from_dict(data)
+
+    assert back == result and back.notices == notices
+    assert all(isinstance(notice, Notice) for notice in back.notices)
+    assert data["notices"][1] == {
+        "code": "future_code",
+        "message": "Something else could not be checked.",
+    }
+    # Stored before the field existed (or stored as null): no notices, not a failure.
+    del data["notices"]
+    assert AssessmentResult.from_dict(data).notices == []
+    assert AssessmentResult.from_dict({"engine": "azure", "notices": None}).notices == []
+    assert AssessmentResult(engine="azure").to_dict()["notices"] == []
 
 
 def test_round_trip_of_a_refusal_by_the_recogniser():
@@ -220,6 +248,7 @@ def test_documentation_lists_every_field_status_and_error_type():
             PhonemeCandidate,
             SyllableAssessment,
             ProsodyFeedback,
+            Notice,
         )
         for f in fields(cls)
     }
@@ -227,3 +256,4 @@ def test_documentation_lists_every_field_status_and_error_type():
     assert [name for name in sorted(names) if f"`{name}`" not in doc] == []
     assert [s for s in RecognitionStatus.ALL if f"`{s}`" not in doc] == []
     assert [e for e in ErrorType.ALL if f"`{e}`" not in doc] == []
+    assert [c for c in NoticeCode.ALL if f"`{c}`" not in doc] == []

@@ -546,3 +546,58 @@ def test_a_teacher_reads_the_learners_result_not_their_own(client, school):
     client.force_login(school.learner)
     html = client.get(reverse("attempt-detail", args=[attempt.public_id])).content.decode()
     assert "Your result" in html and "Download your recording" in html
+
+
+# --- Notices on the result ----------------------------------------------------------------
+
+NOISY_MESSAGE = (
+    "There was a lot of background noise, so missing or extra words could not be checked. "
+    "Try again somewhere quieter for a full check."
+)
+
+
+def _notice_box(html: str) -> str:
+    import re
+
+    found = re.search(r'<div class="notice result-notices" role="status">(.*?)</div>', html, re.S)
+    assert found, "no notice box on the result page"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("who", ["learner", "teacher"])
+def test_result_page_shows_the_stored_notices_politely(client, school, who):
+    from assessments.results import AssessmentResult, Notice, NoticeCode
+    from assessments.services import attempt_store_result
+
+    attempt = AttemptFactory(
+        learner=school.learner, lesson=school.lesson, status=AttemptStatus.PROCESSING
+    )
+    result = AssessmentResult(
+        engine="local", accuracy=80.0,
+        notices=[Notice(code=NoticeCode.MISCUE_UNCHECKED_NOISY, message=NOISY_MESSAGE)],
+    )
+    attempt_store_result(attempt_id=attempt.pk, result=result)
+    attempt.refresh_from_db()
+    assert attempt.raw_response["notices"] == [
+        {"code": "miscue_unchecked_noisy", "message": NOISY_MESSAGE}
+    ]
+
+    client.force_login(getattr(school, who))
+    html = client.get(reverse("attempt-detail", args=[attempt.public_id])).content.decode()
+    box = _notice_box(html)
+    assert 'data-notice="miscue_unchecked_noisy"' in box
+    assert "There was a lot of background noise" in box and "somewhere quieter" in box
+    assert html.index("result-notices") < html.index('id="scores-heading"')
+
+
+def test_result_page_without_notices_has_no_notice_box(learner_client, school):
+    stored_before_notices = {"engine": "local", "recognition_status": "Success", "words": []}
+    for raw_response in (None, stored_before_notices, {**stored_before_notices, "notices": []}):
+        attempt = AttemptFactory(
+            learner=school.learner, lesson=school.lesson, raw_response=raw_response
+        )
+        html = learner_client.get(
+            reverse("attempt-detail", args=[attempt.public_id])
+        ).content.decode()
+        assert "result-notices" not in html
+        assert "Your result" in html

@@ -15,7 +15,7 @@ from assessments.engines.local.lexicon import Unpronounceable, pronounce_text
 from assessments.engines.local.normalize import reference_words
 from assessments.engines.local.report import ENGINE_NAME, build_result, unspoken
 from assessments.engines.local.scoring import Calibration, load_calibration
-from assessments.results import AssessmentResult, RecognitionStatus
+from assessments.results import AssessmentResult, Notice, NoticeCode, RecognitionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,10 @@ MIN_SPEECH_MS = 200
 LOCALE_MESSAGE = (
     "This language needs the online (Azure) assessment engine, which is not configured. "
     "Please tell your teacher."
+)
+MISCUE_UNCHECKED_MESSAGE = (
+    "There was a lot of background noise, so missing or extra words could not be checked. "
+    "Try again somewhere quieter for a full check."
 )
 ALIGNMENT_MESSAGE = (
     "We could not match your recording to the text. Please read the whole text clearly, "
@@ -76,9 +80,10 @@ class LocalEngine:
             return _status_only(RecognitionStatus.NO_MATCH, settings, duration_ms)
         if analysis.wide_beams:
             logger.info("offline engine: alignment needed wide beams")
+        result = build_result(analysis, references, settings, self._calibration)
         if settings.enable_miscue and settings.dimension == "Comprehensive":
-            _warn_if_miscue_unchecked(analysis)
-        return build_result(analysis, references, settings, self._calibration)
+            result.notices.extend(_miscue_notices(analysis))
+        return result
 
     def check_text(self, text: str) -> None:
         """Refuse a reference text the engine cannot read in full, before any audio work.
@@ -115,14 +120,14 @@ def _check_settings(settings: AssessmentSettings) -> None:
     settings.validate()
 
 
-def _warn_if_miscue_unchecked(analysis: Analysis) -> None:
+def _miscue_notices(analysis: Analysis) -> list[Notice]:
     """Omissions and insertions are decided by loudness; say so when it could not tell.
 
-    The result has no field for notices yet, so this goes to the log (see
+    The learner gets a notice on the result; the log keeps the measured contrast (see
     docs/offline-engine.md, "Limitations").
     """
     if loudness.speech_frames(analysis.levels) is not None:
-        return
+        return []
     contrast = loudness.contrast_db(analysis.levels)
     logger.warning(
         "offline engine: omission/insertion detection skipped: speech is %s dB above the "
@@ -130,6 +135,7 @@ def _warn_if_miscue_unchecked(analysis: Analysis) -> None:
         "unknown" if contrast is None else f"{contrast:.1f}",
         loudness.MIN_CONTRAST_DB,
     )
+    return [Notice(code=NoticeCode.MISCUE_UNCHECKED_NOISY, message=MISCUE_UNCHECKED_MESSAGE)]
 
 
 def _pcm(wav: bytes) -> bytes:

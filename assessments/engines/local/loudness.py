@@ -35,7 +35,8 @@ def speech_frames(levels: np.ndarray) -> np.ndarray | None:
     """Boolean mask of speech-level frames, or None when the contrast is too low to tell.
 
     Without the mask no word counts as unsaid and no insertion is looked for: the engine
-    logs a warning when the learner asked for miscue detection (see ``engine.py``).
+    adds a ``miscue_unchecked_noisy`` notice to the result (and logs a warning) when the
+    learner asked for miscue detection (see ``engine.py``).
     """
     contrast = contrast_db(levels)
     if contrast is None or contrast < MIN_CONTRAST_DB:
