@@ -60,25 +60,28 @@ UNREADABLE_UPLOAD = (
 )
 
 
-def _announcement(attempt: Attempt) -> str:
+def _announcement(attempt: Attempt, *, is_owner: bool) -> str:
     """What the live region says when the attempt reaches this state."""
+    # A teacher watching a learner's attempt reads about "the" recording, not "your".
+    whose = "Your" if is_owner else "The"
     if attempt.status == AttemptStatus.QUEUED:
-        return "Your recording is uploaded and waiting to be scored."
+        return f"{whose} recording is uploaded and waiting to be scored."
     if attempt.status == AttemptStatus.PROCESSING:
-        return "Scoring your recording."
+        return f"Scoring {whose.lower()} recording."
     if attempt.status == AttemptStatus.FAILED:
         return attempt.failure_message or "We could not score this recording."
     if attempt.pronunciation is not None:
-        return f"Your result is ready: pronunciation {attempt.pronunciation:.0f} out of 100."
-    return "Your result is ready."
+        return f"{whose} result is ready: pronunciation {attempt.pronunciation:.0f} out of 100."
+    return f"{whose} result is ready."
 
 
 def panel_context(request: HttpRequest, attempt: Attempt, *, oob: bool) -> dict:
+    is_owner = attempt.learner_id == request.user.pk
     return {
         "attempt": attempt,
         "lesson": attempt.lesson,
-        "is_owner": attempt.learner_id == request.user.pk,
-        "announcement": _announcement(attempt),
+        "is_owner": is_owner,
+        "announcement": _announcement(attempt, is_owner=is_owner),
         "oob": oob,
     }
 

@@ -601,3 +601,13 @@ def test_result_page_without_notices_has_no_notice_box(learner_client, school):
         ).content.decode()
         assert "result-notices" not in html
         assert "Your result" in html
+
+
+def test_a_teacher_polling_an_attempt_is_not_told_it_is_theirs(client, school):
+    attempt = AttemptFactory(learner=school.learner, lesson=school.lesson,
+                             status=AttemptStatus.SUCCEEDED, pronunciation=64.0)
+    client.force_login(school.teacher)
+    url = reverse("attempt-status", args=[attempt.public_id]) + "?seen=processing"
+    html = client.get(url, **HTMX).content.decode()
+    assert "The result is ready: pronunciation 64 out of 100." in html
+    assert "Your result" not in html
