@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,3 +153,13 @@ def start_app(var_dir: Path, **overrides: str) -> LiveApp:
         app.stop()
         raise
     return app
+
+
+@contextlib.contextmanager
+def running_app(var_dir: Path, **overrides: str) -> Iterator[LiveApp]:
+    """:func:`start_app` for a fixture: the app is stopped however the block ends."""
+    app = start_app(var_dir, **overrides)
+    try:
+        yield app
+    finally:
+        app.stop()

@@ -1,6 +1,6 @@
 """Browser fixtures: the real app on loopback, and headless Chromium with a fake microphone.
 
-* ``live_app`` (session): :func:`tests.e2e.app.start_app` in a temporary ``TUTOR_VAR_DIR``.
+* ``live_app`` (session): :func:`tests.e2e.app.running_app` in a temporary ``TUTOR_VAR_DIR``.
 * ``mic_wav`` (session): the demo lesson's text spoken by espeak-ng, as the 48 kHz mono
   16-bit WAV that Chromium's fake capture device plays (once: ``%noloop``).
 * ``chromium`` (session): Debian's ``/usr/bin/chromium`` driven by Playwright, with the fake
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.app import REPO, LiveApp, start_app
+from tests.e2e.app import REPO, LiveApp, running_app
 from tests.support.audio_factory import make_speech_wav, require_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,11 +58,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="package")
 def live_app(tmp_path_factory) -> Iterator[LiveApp]:
-    app = start_app(tmp_path_factory.mktemp("live-app") / "var")
-    try:
+    with running_app(tmp_path_factory.mktemp("live-app") / "var") as app:
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture(scope="session")

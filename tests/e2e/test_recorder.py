@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.app import start_app
+from tests.e2e.app import running_app
 from tests.e2e.conftest import DEMO_TEXT
 
 pytestmark = pytest.mark.browser
@@ -44,14 +44,11 @@ MICROPHONE_SPY = """
 @pytest.fixture(scope="module")
 def short_limit_app(tmp_path_factory):
     """The product with a 2-second recording limit, so auto-stop can be watched quickly."""
-    app = start_app(
+    with running_app(
         tmp_path_factory.mktemp("short-limit-app") / "var",
         AUDIO_MAX_SECONDS=str(SHORT_LIMIT_SECONDS),
-    )
-    try:
+    ) as app:
         yield app
-    finally:
-        app.stop()
 
 
 class Recorder:

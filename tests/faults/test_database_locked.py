@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.e2e.app import LiveApp, start_app
+from tests.e2e.app import LiveApp, running_app
 from tests.support.audio_factory import make_speech_wav
 from tests.support.azure_double import AzureDouble, slow
 
@@ -36,32 +36,26 @@ def double() -> Iterator[AzureDouble]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, double) -> Iterator[LiveApp]:
-    running = start_app(
+    with running_app(
         tmp_path_factory.mktemp("locked") / "var",
         ASSESSMENT_ENGINE="azure",
         AZURE_SPEECH_CONNECT_TIMEOUT="2",
         AZURE_SPEECH_READ_TIMEOUT="5",
         **double.environ(),
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 def impatient_app(tmp_path_factory, double) -> Iterator[LiveApp]:
     """The same product with SQLite told to wait only 1 s for a lock."""
-    running = start_app(
+    with running_app(
         tmp_path_factory.mktemp("impatient") / "var",
         ASSESSMENT_ENGINE="azure",
         SQLITE_BUSY_TIMEOUT_SECONDS="1",
         **double.environ(),
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.app import LiveApp, start_app
+from tests.e2e.app import LiveApp, running_app
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, RESULT_TIMEOUT_MS, TIMEOUT_MS, login
 
 pytestmark = pytest.mark.browser
@@ -30,11 +30,8 @@ PLAYWRIGHT_TIMEOUT_MS = TIMEOUT_MS
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory) -> Iterator[LiveApp]:
-    app = start_app(tmp_path_factory.mktemp("signed-out-app") / "var")
-    try:
+    with running_app(tmp_path_factory.mktemp("signed-out-app") / "var") as app:
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture(scope="module")

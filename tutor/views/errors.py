@@ -42,8 +42,8 @@ def _fragment(message: str, *, status: int) -> HttpResponse:
 
 
 def database_busy(request: HttpRequest, error: OperationalError) -> HttpResponse:
-    """503 for a database that stayed locked or could not be reached; the request is whole
-    refused (its transaction rolled back), so sending it again is safe."""
+    """503 for a database that stayed locked or could not be reached; the request is
+    refused whole (its transaction rolled back), so sending it again is safe."""
     logger.warning("Database unavailable for %s %s: %s", request.method, request.path, error)
     is_upload = request.method == "POST" and bool(request.FILES)
     message = UPLOAD_BUSY_MESSAGE if is_upload else DATABASE_BUSY_MESSAGE
